@@ -1,0 +1,57 @@
+import { Either, ParseResult, Schema } from "effect";
+import { openEmbeddedLog } from "./embedded/embedded-log.ts";
+import { LogError } from "./errors.ts";
+import type { Log } from "./types.ts";
+
+const PositiveInt = Schema.Int.pipe(Schema.positive());
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative());
+
+const EmbeddedConfig = Schema.Struct({
+  backend: Schema.Literal("embedded"),
+  dir: Schema.NonEmptyString,
+  durability: Schema.optional(Schema.Literal("disk", "process")),
+  maxRecordBytes: Schema.optional(PositiveInt),
+  maintenanceIntervalMs: Schema.optional(NonNegativeInt),
+});
+
+const KafkaConfig = Schema.Struct({
+  backend: Schema.Literal("kafka"),
+  brokers: Schema.NonEmptyArray(Schema.NonEmptyString),
+  clientId: Schema.optional(Schema.NonEmptyString),
+  ssl: Schema.optional(Schema.Union(Schema.Boolean, Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
+  sasl: Schema.optional(
+    Schema.Struct({
+      mechanism: Schema.Literal("plain", "scram-sha-256", "scram-sha-512"),
+      username: Schema.String,
+      password: Schema.String,
+    }),
+  ),
+  connectionTimeoutMs: Schema.optional(PositiveInt),
+  maxRecordBytes: Schema.optional(PositiveInt),
+  replicationFactor: Schema.optional(PositiveInt),
+});
+
+/** Where a program's topics live: the embedded store in a directory, or a Kafka cluster. */
+export const LogConfig = Schema.Union(EmbeddedConfig, KafkaConfig);
+export type LogConfig = typeof LogConfig.Type;
+
+/** `embedded:<dir>` or `kafka://host:port[,host:port...]`, as given on command lines and in env. */
+export function parseLogUrl(url: string): LogConfig {
+  if (url.startsWith("embedded:")) return { backend: "embedded", dir: url.slice("embedded:".length) };
+  if (url.startsWith("kafka://")) {
+    const brokers = url.slice("kafka://".length).split(",").filter((b) => b.length > 0);
+    if (brokers.length > 0) return { backend: "kafka", brokers: [brokers[0]!, ...brokers.slice(1)] };
+  }
+  throw new LogError("InvalidArgument", `log location ${JSON.stringify(url)} is neither embedded:<dir> nor kafka://host:port[,host:port]`);
+}
+
+export async function openLog(config: LogConfig | string): Promise<Log> {
+  const decoded = Schema.decodeUnknownEither(LogConfig)(typeof config === "string" ? parseLogUrl(config) : config, { onExcessProperty: "error" });
+  if (Either.isLeft(decoded)) {
+    throw new LogError("InvalidArgument", `invalid log configuration:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
+  }
+  const { backend, ...options } = decoded.right;
+  if (backend === "embedded") return openEmbeddedLog(options as Extract<LogConfig, { backend: "embedded" }>);
+  const { openKafkaLog } = await import("./kafka/index.ts");
+  return openKafkaLog(options as Omit<Extract<LogConfig, { backend: "kafka" }>, "backend">);
+}

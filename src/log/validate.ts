@@ -1,0 +1,70 @@
+import { LogError } from "./errors.ts";
+import type { ProduceRecord, TopicConfig } from "./types.ts";
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Kafka's rules for topic names, applied to both backends so a program runs on either. */
+export function checkTopicName(name: string): void {
+  if (typeof name !== "string" || !TOPIC_NAME.test(name) || name === "." || name === "..") {
+    throw new LogError(
+      "InvalidTopicName",
+      `invalid topic name ${JSON.stringify(name)}: use 1-249 characters of [a-zA-Z0-9._-], not "." or ".."`,
+    );
+  }
+}
+
+export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
+
+export function normaliseTopicConfig(name: string, config: TopicConfig): Required<TopicConfig> {
+  const { partitions, compacted } = config;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000) {
+    throw new LogError("InvalidArgument", `topic ${name}: partitions must be an integer in 1..10000, got ${partitions}`);
+  }
+  if (typeof compacted !== "boolean") {
+    throw new LogError("InvalidArgument", `topic ${name}: compacted must be true or false, got ${String(compacted)}`);
+  }
+  const retentionMs = config.retentionMs ?? null;
+  if (retentionMs !== null && !(Number.isInteger(retentionMs) && retentionMs > 0)) {
+    throw new LogError("InvalidArgument", `topic ${name}: retentionMs must be a positive integer or null, got ${retentionMs}`);
+  }
+  const deleteRetentionMs = config.deleteRetentionMs ?? DEFAULT_DELETE_RETENTION_MS;
+  if (!Number.isInteger(deleteRetentionMs) || deleteRetentionMs < 0) {
+    throw new LogError("InvalidArgument", `topic ${name}: deleteRetentionMs must be a non-negative integer, got ${deleteRetentionMs}`);
+  }
+  return { partitions, compacted, retentionMs, deleteRetentionMs };
+}
+
+/** Differences that make an existing topic unusable for a caller who asked for `wanted`. */
+export function configConflicts(name: string, existing: Required<TopicConfig>, wanted: Required<TopicConfig>): void {
+  const diffs: string[] = [];
+  if (existing.partitions !== wanted.partitions) diffs.push(`partitions ${existing.partitions} (asked ${wanted.partitions})`);
+  if (existing.compacted !== wanted.compacted) diffs.push(`compacted ${existing.compacted} (asked ${wanted.compacted})`);
+  if (diffs.length > 0) {
+    throw new LogError("TopicConfigConflict", `topic ${name} already exists with ${diffs.join(", ")}`);
+  }
+}
+
+export function checkOffset(topic: string, partition: number, offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new LogError("InvalidOffset", `offset for ${topic}[${partition}] must be a non-negative integer, got ${offset}`);
+  }
+}
+
+export function checkPartition(topic: string, partition: number, partitions: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+    throw new LogError("InvalidArgument", `topic ${topic} has partitions 0..${partitions - 1}, got partition ${partition}`);
+  }
+}
+
+export function recordSize(record: ProduceRecord): number {
+  let size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  if (record.headers) for (const k in record.headers) size += k.length + record.headers[k]!.byteLength;
+  return size;
+}
+
+export function checkRecordSize(topic: string, record: ProduceRecord, limit: number): void {
+  const size = recordSize(record);
+  if (size > limit) {
+    throw new LogError("RecordTooLarge", `record of ${size} bytes for topic ${topic} exceeds the limit of ${limit} bytes`);
+  }
+}

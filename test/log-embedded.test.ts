@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { open } from "lmdb";
+import { openEmbeddedLog } from "../src/log/index.ts";
+import type { EmbeddedLog } from "../src/log/embedded/embedded-log.ts";
+import { bytes, logConformance, readAll, rejectsWith, text } from "./support/conformance.ts";
+
+const root = mkdtempSync(join(tmpdir(), "carls-embedded-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = () => join(root, `store-${dirs++}`);
+
+const sharedDir = freshDir();
+logConformance("embedded", (options) => openEmbeddedLog({ dir: sharedDir, maintenanceIntervalMs: 0, ...options }));
+
+const CHILD = join(import.meta.dirname, "support", "embedded-child.ts");
+function child(...args: string[]): { proc: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines: string[] = [];
+  let partial = "";
+  proc.stdout!.on("data", (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split("\n");
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return { proc, lines, exited };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("embedded store across processes and crashes", () => {
+  it("keeps every acknowledged write, and no torn record, when the writer is SIGKILLed mid-write", async () => {
+    const dir = freshDir();
+    const setup = await openEmbeddedLog({ dir });
+    await setup.createTopic("crash.t", { partitions: 3, compacted: false });
+    await setup.close();
+
+    const writer = child("write", dir, "crash.t", "100000", "500");
+    await until(() => writer.lines.length >= 20, 60_000, "the writer to acknowledge 20 batches");
+    writer.proc.kill("SIGKILL");
+    await writer.exited;
+    const acked = Math.max(...writer.lines.filter((l) => l.startsWith("acked ")).map((l) => Number(l.slice(6))));
+
+    const log = await openEmbeddedLog({ dir, maintenanceIntervalMs: 0 });
+    const seen = new Set<number>();
+    for (let p = 0; p < 3; p++) {
+      const records = await readAll(log, "crash.t", p);
+      assert.deepEqual(records.map((r) => r.offset), records.map((_, i) => i), `partition ${p} offsets are dense`);
+      for (const r of records) {
+        const id = Number(text(r.key)!.slice(1));
+        assert.equal(text(r.value), `value-${id}-`.padEnd(200, "x"), `record ${id} is intact`);
+        seen.add(id);
+      }
+    }
+    assert.ok(seen.size >= acked, `all ${acked} acknowledged records survived (found ${seen.size})`);
+    assert.equal(seen.size % 500, 0, "only whole batches are visible");
+    for (let id = 0; id < seen.size; id++) assert.ok(seen.has(id), `record ${id} present`);
+    await log.produce("crash.t", [{ key: bytes("after"), value: bytes("restart") }]);
+    await log.close();
+  });
+
+  it("lets one process write while two others consume as one group, each record once", async () => {
+    const dir = freshDir();
+    const setup = await openEmbeddedLog({ dir });
+    await setup.createTopic("mp.t", { partitions: 4, compacted: false });
+    await setup.close();
+    const a = child("consume", dir, "mp.t", "mp-group", "3000");
+    const b = child("consume", dir, "mp.t", "mp-group", "3000");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const writer = child("write", dir, "mp.t", "6", "500");
+    assert.equal(await writer.exited, 0);
+    await until(() => a.lines.length + b.lines.length >= 3000, 60_000, "the group to consume 3000 records");
+    a.proc.kill("SIGTERM");
+    b.proc.kill("SIGTERM");
+    await Promise.all([a.exited, b.exited]);
+    const values = (lines: string[]) => lines.filter((l) => l.startsWith("got ")).map((l) => l.split(" ")[2]!);
+    const partitions = (lines: string[]) => new Set(lines.filter((l) => l.startsWith("got ")).map((l) => l.split(" ")[1]));
+    const all = [...values(a.lines), ...values(b.lines)];
+    assert.equal(all.length, 3000, "no record twice");
+    assert.equal(new Set(all).size, 3000, "every record once");
+    assert.ok(values(a.lines).length > 0 && values(b.lines).length > 0, "both members worked");
+    const overlap = [...partitions(a.lines)].filter((p) => partitions(b.lines).has(p));
+    assert.deepEqual(overlap, [], "no partition had two owners");
+  });
+
+  it("wakes a reader in another process as soon as a record is committed", async () => {
+    const dir = freshDir();
+    const log = await openEmbeddedLog({ dir });
+    await log.createTopic("wake.t", { partitions: 1, compacted: false });
+    const reader = child("wait", dir, "wake.t");
+    await until(() => reader.lines.includes("waiting"), 30_000, "the reader to start waiting");
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = Date.now();
+    await log.produce("wake.t", [{ key: null, value: bytes("ping"), partition: 0 }]);
+    await until(() => reader.lines.some((l) => l.startsWith("woke")), 10_000, "the reader to wake");
+    const latency = Date.now() - sent;
+    assert.ok(reader.lines.includes("woke ping"));
+    assert.ok(latency < 1_000, `woke ${latency} ms after the commit`);
+    await reader.exited;
+    await log.close();
+  });
+});
+
+describe("embedded store: bad directories and retention", () => {
+  it("reports a corrupt store file, naming the directory", async () => {
+    const dir = freshDir();
+    const log = await openEmbeddedLog({ dir });
+    await log.close();
+    writeFileSync(join(dir, "log.mdb"), Buffer.alloc(64 * 1024, 0x5a));
+    await rejectsWith(openEmbeddedLog({ dir }), "StoreCorrupt", dir);
+  });
+
+  it("refuses a store written in another format version", async () => {
+    const dir = freshDir();
+    const log = await openEmbeddedLog({ dir });
+    await log.close();
+    const raw = open({ path: join(dir, "log.mdb"), maxDbs: 8 });
+    await raw.openDB({ name: "meta" }).put("carls.log.format", 99);
+    await raw.close();
+    await rejectsWith(openEmbeddedLog({ dir }), "StoreVersionMismatch", "format version 99");
+  });
+
+  it("rejects a bad durability option", async () => {
+    await rejectsWith(openEmbeddedLog({ dir: freshDir(), durability: "never" as "disk" }), "InvalidArgument", "durability");
+  });
+
+  it("drops batches older than retentionMs and moves the log start", async () => {
+    const log = (await openEmbeddedLog({ dir: freshDir(), maintenanceIntervalMs: 0 })) as EmbeddedLog;
+    await log.createTopic("ret.t", { partitions: 1, compacted: false, retentionMs: 60_000 });
+    const old = Date.now() - 3_600_000;
+    await log.produce("ret.t", [{ key: null, value: bytes("old1"), partition: 0, timestamp: old }, { key: null, value: bytes("old2"), partition: 0, timestamp: old }]);
+    await log.produce("ret.t", [{ key: null, value: bytes("new"), partition: 0 }]);
+    await log.runMaintenance();
+    const [offsets] = await log.offsets("ret.t");
+    assert.deepEqual([offsets!.logStartOffset, offsets!.highWatermark], [2, 3]);
+    const fromZero = await log.read("ret.t", 0, 0);
+    assert.deepEqual(fromZero.records.map((r) => [r.offset, text(r.value)]), [[2, "new"]]);
+    await log.close();
+  });
+
+  it("compacts by itself once half of a partition is dirty", async () => {
+    const log = (await openEmbeddedLog({ dir: freshDir(), maintenanceIntervalMs: 0 })) as EmbeddedLog;
+    await log.createTopic("auto.t", { partitions: 1, compacted: true });
+    for (let round = 0; round < 3; round++) {
+      await log.produce("auto.t", Array.from({ length: 1000 }, (_, i) => ({ key: bytes(`k${i}`), value: bytes(`r${round}`) })));
+    }
+    await log.runMaintenance();
+    const records = await readAll(log, "auto.t");
+    assert.equal(records.length, 1000);
+    assert.ok(records.every((r) => text(r.value) === "r2"));
+    await log.close();
+  });
+});
