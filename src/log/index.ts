@@ -3,3 +3,4 @@ export { LogError, isLogError, type LogErrorCode } from "./errors.ts";
 export { murmur2, partitionForKey } from "./partitioner.ts";
 export { openEmbeddedLog, type EmbeddedLogOptions } from "./embedded/embedded-log.ts";
 export { openLog, type LogConfig } from "./open-log.ts";
+export { LogService, logLayer, withLog } from "./effect.ts";

@@ -123,6 +123,9 @@ export function decodeBatch(
   where: string,
 ): { bytes: number; complete: boolean } {
   if (bytes.byteLength < HEADER_BYTES) corrupt(where, `${bytes.byteLength} bytes is shorter than a batch header`);
+  // `new Uint8Array(buffer, offset, length)` is about twice as fast as `subarray` (no species lookup).
+  const buffer = bytes.buffer;
+  const base = bytes.byteOffset;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) corrupt(where, "bad magic number");
   const count = view.getUint32(4, true);
@@ -145,9 +148,9 @@ export function decodeBatch(
       continue;
     }
     if (out.length >= limit || (taken > 0 && taken + dataEnd - pos > maxBytes)) return { bytes: taken, complete: false };
-    const key = keyLength < 0 ? null : bytes.subarray(pos, pos + keyLength);
+    const key = keyLength < 0 ? null : new Uint8Array(buffer, base + pos, keyLength);
     pos += Math.max(keyLength, 0);
-    const value = valueLength < 0 ? null : bytes.subarray(pos, pos + valueLength);
+    const value = valueLength < 0 ? null : new Uint8Array(buffer, base + pos, valueLength);
     pos += Math.max(valueLength, 0);
     taken += Math.max(keyLength, 0) + Math.max(valueLength, 0);
     let headers = EMPTY_HEADERS;
@@ -161,7 +164,7 @@ export function decodeBatch(
         if (pos + 4 > end) corrupt(where, `header of record ${i} runs past the end`);
         const length = view.getUint32(pos, true);
         if (pos + 4 + length > end) corrupt(where, `header of record ${i} runs past the end`);
-        parsed[name] = bytes.subarray(pos + 4, pos + 4 + length);
+        parsed[name] = new Uint8Array(buffer, base + pos + 4, length);
         pos += 4 + length;
       }
       headers = parsed;
