@@ -1,0 +1,144 @@
+import { LogError } from "../errors.ts";
+import type { LogRecord, ReadOptions, ReadResult } from "../types.ts";
+import { checkOffset, checkPartition, checkTopicName } from "../validate.ts";
+import { ChunkAssembler } from "./chunking.ts";
+import { errorType } from "./failures.ts";
+import { READ_UNCOMMITTED, send } from "./internals.ts";
+import { partitionOffsets } from "./offsets.ts";
+import { isCompactionMarker, payloadBytes } from "./records.ts";
+import { fetchRequest, type FetchedPartition } from "./requests.ts";
+import type { Wire } from "./wire.ts";
+
+const DEFAULT_MAX_RECORDS = 10_000;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Longest wait of one Fetch request. The broker answers a connection's requests in order, so a
+ * long-polling fetch delays the other reads on that connection (also after an abort); long
+ * waits are therefore made of several short fetches.
+ */
+const WAIT_SLICE_MS = 500;
+/**
+ * Size of one Fetch response. A read fetches until maxRecords or maxBytes is reached, so this
+ * bounds what is fetched beyond those limits and then dropped (batches past them are not decoded).
+ */
+const FETCH_BYTES = 4 * 1024 * 1024;
+
+function readLimit(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new LogError("InvalidArgument", `read option ${name} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/** Rejects with the signal's reason as soon as it aborts; the request itself runs on. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+export interface Fetched extends FetchedPartition {
+  /** Where the fetch started: the offset asked for, or the log start offset if that was below it. */
+  readonly from: number;
+}
+
+/** One Fetch request from `offset` (or from the log start, if `offset` is below it). */
+export async function fetchFrom(
+  wire: Wire,
+  topic: string,
+  partition: number,
+  offset: number,
+  maxBytes: number,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Fetched> {
+  let from = offset;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const request = fetchRequest(topic, partition, from, maxBytes, waitMs, READ_UNCOMMITTED);
+      return { ...(await abortable(wire.onLeader(topic, partition, (broker) => send(broker, request)), signal)), from };
+    } catch (error) {
+      if (errorType(error) !== "OFFSET_OUT_OF_RANGE" || attempt > 2) throw error;
+      const { logStartOffset, highWatermark } = await partitionOffsets(wire, topic, partition);
+      if (offset > highWatermark) {
+        throw new LogError("InvalidOffset", `offset ${offset} of ${topic}[${partition}] is beyond its high watermark ${highWatermark}`);
+      }
+      // Below the log start (retention or compaction removed it): read from the first record kept.
+      from = Math.max(offset, logStartOffset);
+    }
+  }
+}
+
+/**
+ * Reads one partition from an explicit offset with plain Fetch requests, outside any consumer
+ * group, fetching until maxRecords or maxBytes is reached or the partition's end. Chunked values
+ * are reassembled; one cut off by the end of the window is left for the next read (nextOffset
+ * stays on its first chunk), except that a read returning nothing else keeps fetching until the
+ * value is complete, so a value larger than `maxBytes` still comes through.
+ */
+export async function readPartition(
+  wire: Wire,
+  topic: string,
+  partition: number,
+  offset: number,
+  options: ReadOptions = {},
+): Promise<ReadResult> {
+  checkTopicName(topic);
+  const { partitions } = await wire.topic(topic);
+  checkPartition(topic, partition, partitions);
+  checkOffset(topic, partition, offset);
+  const maxRecords = readLimit("maxRecords", options.maxRecords, DEFAULT_MAX_RECORDS, 1);
+  const maxBytes = readLimit("maxBytes", options.maxBytes, DEFAULT_MAX_BYTES, 1);
+  const deadline = Date.now() + readLimit("waitMs", options.waitMs, 0, 0);
+
+  const assembler = new ChunkAssembler();
+  const records: LogRecord[] = [];
+  let bytes = 0;
+  let position = offset; // next offset to fetch
+  let nextOffset = offset; // next offset the caller should read: never inside an incomplete value
+  for (;;) {
+    const waitMs = records.length === 0 ? Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now())) : 0;
+    const fetchBytes = Math.max(1, Math.min(FETCH_BYTES, maxBytes - bytes - assembler.pendingBytes));
+    const fetched = await fetchFrom(wire, topic, partition, position, fetchBytes, waitMs, options.signal);
+    if (fetched.from > position) position = nextOffset = fetched.from;
+    const result = (): ReadResult => ({
+      records,
+      nextOffset,
+      highWatermark: fetched.highWatermark,
+      logStartOffset: fetched.logStartOffset,
+    });
+    let received = false;
+    for (const batch of fetched.batches) {
+      received = true;
+      for (const fetchedRecord of batch.records) {
+        if (fetchedRecord.offset < position) continue;
+        position = fetchedRecord.offset + 1;
+        const record = isCompactionMarker(fetchedRecord.key) ? null : assembler.push(fetchedRecord);
+        if (record) {
+          records.push(record);
+          bytes += payloadBytes(record);
+        }
+        if (assembler.pendingFrom === null) nextOffset = position;
+        if (records.length >= maxRecords || (bytes >= maxBytes && records.length > 0)) return result();
+      }
+      // Past a compaction gap at the end of the batch, or a control batch.
+      if (batch.lastOffset >= position) {
+        position = batch.lastOffset + 1;
+        if (assembler.pendingFrom === null) nextOffset = position;
+      }
+    }
+    // Below the limits: go on while the partition has more (but leave a chunked value that does
+    // not fit in maxBytes with the records already read to the next read), else wait, if asked,
+    // for the first records.
+    const more =
+      received &&
+      position < fetched.highWatermark &&
+      (records.length === 0 || bytes + assembler.pendingBytes < maxBytes);
+    if (!more && (records.length > 0 || Date.now() >= deadline)) return result();
+  }
+}
