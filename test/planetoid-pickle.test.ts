@@ -7,7 +7,8 @@ import { PickleError, loadPickle } from "../connectors/planetoid/pickle.ts";
 import { readPlanetoid } from "../connectors/planetoid/read.ts";
 import type { PlanetoidGraph, PlanetoidName } from "../connectors/planetoid/read.ts";
 
-const DATASETS = resolve(import.meta.dirname, "../../shared/datasets");
+/** The shared datasets beside the repository, or wherever CARLS_DATASETS points. */
+const DATASETS = process.env.CARLS_DATASETS ?? resolve(import.meta.dirname, "../../shared/datasets");
 const PLANETOID = join(DATASETS, "planetoid");
 
 /** Fails (never skips) when the data is absent: CI always has it. */
