@@ -3,14 +3,19 @@
  *
  *   npm run bench:log [-- --records 1000000 --batch 5000 --skip-kafka]
  *
- * Rows: the embedded backend; the Kafka backend (kafkajs) on a local broker; and kcat, a librdkafka
- * client, producing and consuming the same volume on the same broker as the reference.
+ * Rows: the embedded backend, beside two ceilings measured on the same disk in the same run (raw
+ * LMDB puts and reads of the same pre-encoded batches; a plain file appended and fdatasync'd per
+ * batch, then read back); the Kafka backend on a local broker, beside kcat (librdkafka) producing
+ * and consuming the same volume on the same broker. Every row is one warm-up pass, then the median
+ * of `--runs` measured passes.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, createWriteStream, fdatasyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { open as openLmdb } from "lmdb";
+import { encodeBatch } from "../src/log/embedded/batch-codec.ts";
 import { openEmbeddedLog, openLog, type Log } from "../src/log/index.ts";
 import { ensureKafkaBroker } from "../test/support/kafka-broker.ts";
 
@@ -19,12 +24,14 @@ const { values: args } = parseArgs({
     records: { type: "string", default: "1000000" },
     batch: { type: "string", default: "5000" },
     "in-flight": { type: "string", default: "4" },
+    runs: { type: "string", default: "3" },
     "skip-kafka": { type: "boolean", default: false },
   },
 });
 const RECORDS = Number(args.records);
 const BATCH = Number(args.batch);
 const IN_FLIGHT = Number(args["in-flight"]);
+const RUNS = Number(args.runs);
 const VALUE_BYTES = 256;
 const MB = (RECORDS * VALUE_BYTES) / 1e6;
 
@@ -78,13 +85,76 @@ async function consumeAll(log: Log, topic: string): Promise<number> {
   });
 }
 
-async function benchLog(client: string, log: Log): Promise<Row> {
+/** One warm-up pass, then the median produce and consume rates of RUNS passes. */
+async function measured(client: string, pass: () => Promise<{ produce: number; consume: number }>): Promise<Row> {
+  await pass();
+  const passes: { produce: number; consume: number }[] = [];
+  for (let i = 0; i < RUNS; i++) passes.push(await pass());
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const row = { client, produce: median(passes.map((p) => p.produce)), consume: median(passes.map((p) => p.consume)) };
+  console.error(`done: ${client}`);
+  return row;
+}
+
+async function logPass(log: Log): Promise<{ produce: number; consume: number }> {
   const topic = `bench.log-${Date.now()}`;
   await log.createTopic(topic, { partitions: 1, compacted: false });
   const produce = await produceAll(log, topic);
   const consume = await consumeAll(log, topic);
   await log.deleteTopic(topic);
-  return { client, produce: RECORDS / produce, consume: RECORDS / consume };
+  return { produce: RECORDS / produce, consume: RECORDS / consume };
+}
+
+const encodedBatch = () => encodeBatch(Array.from({ length: BATCH }, () => ({ key: null, value })), Date.now()).bytes;
+
+/** Ceiling: raw LMDB puts of pre-encoded batches (same durability as `disk`), then a range read of them. */
+async function rawLmdbPass(dir: string): Promise<{ produce: number; consume: number }> {
+  rmSync(dir, { recursive: true, force: true });
+  const db = openLmdb({ path: join(dir, "raw.mdb"), compression: false, encoding: "binary" });
+  const bytes = Buffer.from(encodedBatch());
+  const batches = RECORDS / BATCH;
+  const produce = await timed(async () => {
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < batches; i++) {
+      inFlight.push(db.transaction(() => db.putSync(i, bytes)));
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    await db.flushed;
+  });
+  const consume = await timed(async () => {
+    let total = 0;
+    for (const { value: v } of db.getRange({ start: 0, end: batches })) total += v.length;
+    if (total !== bytes.length * batches) throw new Error("raw LMDB read back the wrong size");
+  });
+  await db.close();
+  return { produce: RECORDS / produce, consume: RECORDS / consume };
+}
+
+/** Ceiling: the same encoded bytes appended to a plain file with fdatasync per batch, then read back. */
+async function rawFilePass(dir: string): Promise<{ produce: number; consume: number }> {
+  rmSync(dir, { recursive: true, force: true });
+  const file = join(mkdtempSync(join(tmpdir(), "carls-bench-file-")), "append.log");
+  const bytes = encodedBatch();
+  const batches = RECORDS / BATCH;
+  const produce = await timed(async () => {
+    const fd = openSync(file, "a");
+    for (let i = 0; i < batches; i++) {
+      writeSync(fd, bytes);
+      fdatasyncSync(fd);
+    }
+    closeSync(fd);
+  });
+  const consume = await timed(async () => {
+    const fd = openSync(file, "r");
+    const buffer = Buffer.allocUnsafe(bytes.length);
+    let total = 0;
+    for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) total += read;
+    closeSync(fd);
+    if (total !== bytes.length * batches) throw new Error("raw file read back the wrong size");
+  });
+  rmSync(file, { force: true });
+  return { produce: RECORDS / produce, consume: RECORDS / consume };
 }
 
 function run(command: string, argv: string[], stdinFile?: string): Promise<void> {
@@ -100,29 +170,31 @@ function run(command: string, argv: string[], stdinFile?: string): Promise<void>
 const KCAT = "kcat (librdkafka), reference";
 
 /** kcat producing the same records from a file (one 256-byte value per line) and consuming them. */
-async function benchKcat(broker: string, log: Log): Promise<Row> {
+async function kcatPass(broker: string, log: Log, file: string): Promise<{ produce: number; consume: number }> {
   const topic = `bench.kcat-${Date.now()}`;
   await log.createTopic(topic, { partitions: 1, compacted: false });
-  const dir = mkdtempSync(join(tmpdir(), "carls-bench-"));
-  const file = join(dir, "values.txt");
-  const line = Buffer.concat([Buffer.from(value.subarray(0, VALUE_BYTES)), Buffer.from("\n")]);
-  const out = createWriteStream(file);
-  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
-  for (let i = 0; i < RECORDS / 1000; i++) if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
-  await new Promise<void>((r) => out.end(r));
   const common = ["-b", broker, "-t", topic, "-q"];
   const produce = await timed(() => run("kcat", ["-P", ...common, "-p", "0", "-X", "acks=all", "-l", file]));
   const consume = await timed(() => run("kcat", ["-C", ...common, "-p", "0", "-o", "beginning", "-e", "-f", "%s"]));
   const [offsets] = await log.offsets(topic);
   if (offsets!.highWatermark !== RECORDS) throw new Error(`kcat wrote ${offsets!.highWatermark} records, expected ${RECORDS}`);
   await log.deleteTopic(topic);
-  rmSync(dir, { recursive: true, force: true });
-  return { client: KCAT, produce: RECORDS / produce, consume: RECORDS / consume };
+  return { produce: RECORDS / produce, consume: RECORDS / consume };
+}
+
+async function writeValuesFile(dir: string): Promise<string> {
+  const file = join(dir, "values.txt");
+  const line = Buffer.concat([Buffer.from(value), Buffer.from("\n")]);
+  const out = createWriteStream(file);
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
+  for (let i = 0; i < RECORDS / 1000; i++) if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+  await new Promise<void>((r) => out.end(r));
+  return file;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 function printTable(rows: readonly Row[]): void {
-  console.log(`\n${fmt(RECORDS)} records of ${VALUE_BYTES} B (${MB.toFixed(0)} MB), batches of ${BATCH}, ${IN_FLIGHT} in flight\n`);
+  console.log(`\n${fmt(RECORDS)} records of ${VALUE_BYTES} B (${MB.toFixed(0)} MB), batches of ${BATCH}, ${IN_FLIGHT} in flight; median of ${RUNS} runs after a warm-up\n`);
   console.log("| client | produce rec/s | produce MB/s | consume rec/s | consume MB/s |");
   console.log("|---|---:|---:|---:|---:|");
   for (const r of rows) {
@@ -136,6 +208,12 @@ function printTable(rows: readonly Row[]): void {
     console.log(`  embedded produce ≥ 1,000,000 rec/s: ${fmt(embedded.produce)} ${embedded.produce >= 1e6 ? "met" : "MISSED"}`);
     console.log(`  embedded consume ≥ 3,000,000 rec/s: ${fmt(embedded.consume)} ${embedded.consume >= 3e6 ? "met" : "MISSED"}`);
   }
+  const lmdb = rows.find((r) => r.client.startsWith("raw LMDB"));
+  const file = rows.find((r) => r.client.startsWith("raw file"));
+  if (embedded && lmdb && file) {
+    const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
+    console.log(`  embedded (disk) against the ceilings: produce ${pct(embedded.produce, lmdb.produce)} of raw LMDB, ${pct(embedded.produce, file.produce)} of raw file; consume ${pct(embedded.consume, lmdb.consume)} of raw LMDB`);
+  }
   if (kcat && kafka) {
     console.log(`  kafkajs produce ≥ 0.5× kcat: ${(kafka.produce / kcat.produce).toFixed(2)}× ${kafka.produce >= 0.5 * kcat.produce ? "met" : "MISSED"}`);
     console.log(`  kafkajs consume ≥ 0.5× kcat: ${(kafka.consume / kcat.consume).toFixed(2)}× ${kafka.consume >= 0.5 * kcat.consume ? "met" : "MISSED"}`);
@@ -146,23 +224,23 @@ const rows: Row[] = [];
 const dir = mkdtempSync(join(tmpdir(), "carls-bench-log-"));
 for (const durability of ["disk", "process"] as const) {
   const log = await openEmbeddedLog({ dir: join(dir, durability), durability, maintenanceIntervalMs: 0 });
-  rows.push(await benchLog(`embedded (durability ${durability})`, log));
+  rows.push(await measured(`embedded (durability ${durability})`, () => logPass(log)));
   await log.close();
-  console.error(`done: embedded, durability ${durability}`);
 }
-rmSync(dir, { recursive: true, force: true });
+rows.push(await measured("raw LMDB, pre-encoded batches (ceiling)", () => rawLmdbPass(join(dir, "raw-lmdb"))));
+rows.push(await measured("raw file append + fdatasync (ceiling)", () => rawFilePass(join(dir, "raw-file"))));
 
 if (!args["skip-kafka"]) {
   const broker = await ensureKafkaBroker();
   try {
     const log = await openLog({ backend: "kafka", brokers: [broker.brokers[0]!, ...broker.brokers.slice(1)] });
-    rows.push(await benchLog("kafka backend (kafkajs)", log));
-    console.error("done: kafkajs");
-    rows.push(await benchKcat(broker.brokers[0]!, log));
-    console.error("done: kcat");
+    rows.push(await measured("kafka backend (kafkajs)", () => logPass(log)));
+    const file = await writeValuesFile(dir);
+    rows.push(await measured(KCAT, () => kcatPass(broker.brokers[0]!, log, file)));
     await log.close();
   } finally {
     await broker.stop();
   }
 }
+rmSync(dir, { recursive: true, force: true });
 printTable(rows);
