@@ -277,16 +277,13 @@ export class EmbeddedLog implements Log {
   /** The topic's metadata, re-read when another process may have created or deleted it. */
   topic(name: string): TopicMeta {
     this.checkOpen();
-    if (typeof name !== "string") checkTopicName(name);
+    checkTopicName(name);
     let meta = this.store.topics.get(name);
     if (!meta) {
       this.store.root.resetReadTxn();
       meta = this.store.topics.get(name);
     }
-    if (!meta) {
-      checkTopicName(name);
-      throw unknownTopic(name);
-    }
+    if (!meta) throw unknownTopic(name);
     return meta;
   }
 
