@@ -1,0 +1,145 @@
+/**
+ * Records of the graph topics `<ns>.graph.nodes` and `<ns>.graph.edges` (both compacted).
+ *
+ * Node: key = node id (UTF-8); value = metaLength u32 | meta JSON | zero padding to 8 bytes | feature
+ *       vector (optional, see vector.ts); a tombstone deletes the node.
+ * Edge: key = src id, NUL, dst id; value = JSON `{ "weight"?: number }`; a tombstone deletes the edge.
+ *
+ * Every decode validates and returns either the event or the reason it is invalid, so a pipeline
+ * can send the record to its dead-letter topic and carry on.
+ */
+import { Either, ParseResult, Schema } from "effect";
+import { decodeVector, encodeVector, type Vector } from "./vector.ts";
+
+export const Split = Schema.Literal("train", "val", "test");
+export type Split = typeof Split.Type;
+
+const NodeMeta = Schema.Struct({
+  label: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.greaterThanOrEqualTo(0)))),
+  split: Schema.optional(Schema.NullOr(Split)),
+});
+const EdgeMeta = Schema.Struct({ weight: Schema.optional(Schema.Number.pipe(Schema.finite())) });
+
+export interface NodeUpsert {
+  readonly kind: "node";
+  readonly id: string;
+  readonly label?: number | null;
+  readonly split?: Split | null;
+  readonly features?: Vector;
+}
+export interface NodeDelete {
+  readonly kind: "node-delete";
+  readonly id: string;
+}
+export interface EdgeUpsert {
+  readonly kind: "edge";
+  readonly src: string;
+  readonly dst: string;
+  readonly weight?: number;
+}
+export interface EdgeDelete {
+  readonly kind: "edge-delete";
+  readonly src: string;
+  readonly dst: string;
+}
+export type GraphEvent = NodeUpsert | NodeDelete | EdgeUpsert | EdgeDelete;
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+const fail = (reason: string): Decoded<never> => ({ ok: false, reason });
+
+export function checkNodeId(id: string): void {
+  if (typeof id !== "string" || id.length === 0 || id.includes("\u0000")) {
+    throw new TypeError(`node id must be a non-empty string without NUL characters, got ${JSON.stringify(id)}`);
+  }
+}
+
+export function encodeNode(node: Omit<NodeUpsert, "kind">): { key: Uint8Array; value: Uint8Array } {
+  checkNodeId(node.id);
+  const meta: Record<string, unknown> = {};
+  if (node.label !== undefined) meta.label = node.label;
+  if (node.split !== undefined) meta.split = node.split;
+  const metaBytes = enc.encode(JSON.stringify(Schema.encodeSync(NodeMeta)(meta)));
+  const vectorAt = (4 + metaBytes.byteLength + 7) & ~7;
+  const vector = node.features ? encodeVector(node.features) : undefined;
+  const value = new Uint8Array(vectorAt + (vector?.byteLength ?? 0));
+  new DataView(value.buffer).setUint32(0, metaBytes.byteLength, true);
+  value.set(metaBytes, 4);
+  if (vector) value.set(vector, vectorAt);
+  return { key: enc.encode(node.id), value };
+}
+
+export const nodeTombstone = (id: string): { key: Uint8Array; value: null } => {
+  checkNodeId(id);
+  return { key: enc.encode(id), value: null };
+};
+
+export function decodeNode(key: Uint8Array | null, value: Uint8Array | null): Decoded<NodeUpsert | NodeDelete> {
+  const id = decodeId(key);
+  if (!id.ok) return id;
+  if (value === null) return { ok: true, value: { kind: "node-delete", id: id.value } };
+  if (value.byteLength < 4) return fail(`node ${id.value}: value of ${value.byteLength} bytes has no meta length`);
+  const metaLength = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(0, true);
+  if (4 + metaLength > value.byteLength) return fail(`node ${id.value}: meta length ${metaLength} runs past the value`);
+  const meta = parseJson(value.subarray(4, 4 + metaLength), NodeMeta, `node ${id.value}`);
+  if (!meta.ok) return meta;
+  const vectorAt = (4 + metaLength + 7) & ~7;
+  let features: Vector | undefined;
+  if (value.byteLength > vectorAt) {
+    try {
+      features = decodeVector(value.subarray(vectorAt));
+    } catch (error) {
+      return fail(`node ${id.value}: features: ${(error as Error).message}`);
+    }
+  }
+  return { ok: true, value: { kind: "node", id: id.value, ...meta.value, ...(features ? { features } : {}) } };
+}
+
+export function encodeEdgeKey(src: string, dst: string): Uint8Array {
+  checkNodeId(src);
+  checkNodeId(dst);
+  return enc.encode(`${src}\u0000${dst}`);
+}
+
+export function encodeEdge(edge: Omit<EdgeUpsert, "kind">): { key: Uint8Array; value: Uint8Array } {
+  const meta = edge.weight === undefined ? {} : { weight: edge.weight };
+  return { key: encodeEdgeKey(edge.src, edge.dst), value: enc.encode(JSON.stringify(Schema.encodeSync(EdgeMeta)(meta))) };
+}
+
+export const edgeTombstone = (src: string, dst: string): { key: Uint8Array; value: null } => ({ key: encodeEdgeKey(src, dst), value: null });
+
+export function decodeEdge(key: Uint8Array | null, value: Uint8Array | null): Decoded<EdgeUpsert | EdgeDelete> {
+  const ids = decodeId(key);
+  if (!ids.ok) return ids;
+  const parts = ids.value.split("\u0000");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return fail(`edge key ${JSON.stringify(ids.value)} is not "src NUL dst"`);
+  const [src, dst] = parts as [string, string];
+  if (value === null) return { ok: true, value: { kind: "edge-delete", src, dst } };
+  const meta = parseJson(value, EdgeMeta, `edge ${src}->${dst}`);
+  if (!meta.ok) return meta;
+  return { ok: true, value: { kind: "edge", src, dst, ...meta.value } };
+}
+
+function decodeId(key: Uint8Array | null): Decoded<string> {
+  if (key === null || key.byteLength === 0) return fail("record has no key (a node or edge id is required)");
+  try {
+    return { ok: true, value: dec.decode(key) };
+  } catch {
+    return fail("key is not valid UTF-8");
+  }
+}
+
+function parseJson<A, I>(bytes: Uint8Array, schema: Schema.Schema<A, I>, what: string): Decoded<A> {
+  let json: unknown;
+  try {
+    json = JSON.parse(dec.decode(bytes));
+  } catch (error) {
+    return fail(`${what}: value is not JSON: ${(error as Error).message}`);
+  }
+  const decoded = Schema.decodeUnknownEither(schema)(json, { onExcessProperty: "error" });
+  return Either.isRight(decoded)
+    ? { ok: true, value: decoded.right }
+    : fail(`${what}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
+}

@@ -1,0 +1,3 @@
+export * from "./vector.ts";
+export * from "./graph-records.ts";
+export * from "./dead-letter.ts";
