@@ -17,7 +17,11 @@ try {
   code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
       stdio: "inherit",
-      env: { ...process.env, CARLS_KAFKA_BROKERS: broker.brokers.join(",") },
+      env: {
+        ...process.env,
+        CARLS_KAFKA_BROKERS: broker.brokers.join(","),
+        ...(broker.saslBrokers ? { CARLS_KAFKA_SASL_BROKERS: broker.saslBrokers.join(",") } : {}),
+      },
     });
     child.on("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
   });

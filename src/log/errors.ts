@@ -7,6 +7,7 @@ export type LogErrorCode =
   | "InvalidOffset"
   | "RecordTooLarge"
   | "BrokerUnreachable"
+  | "AuthenticationFailed"
   | "StoreCorrupt"
   | "StoreVersionMismatch"
   | "NotAssigned"

@@ -9,6 +9,12 @@ import { fileURLToPath } from "node:url";
 
 export interface KafkaBroker {
   readonly brokers: string[];
+  /**
+   * A SASL_PLAINTEXT listener of the same cluster accepting user `carls`, password `carls-secret`
+   * with PLAIN and SCRAM-SHA-256 (scripts/kafka/start makes it on port+2; for another cluster,
+   * CARLS_KAFKA_SASL_BROKERS).
+   */
+  readonly saslBrokers: string[] | undefined;
   /** Stops the broker if this call started it; a no-op for CARLS_KAFKA_BROKERS or a broker already running. */
   stop(): Promise<void>;
 }
@@ -36,16 +42,19 @@ async function script(name: string): Promise<string> {
   return run.stdout;
 }
 
+const list = (brokers: string): string[] => brokers.split(",").map((b) => b.trim()).filter((b) => b.length > 0);
+
 export async function ensureKafkaBroker(): Promise<KafkaBroker> {
   const external = process.env.CARLS_KAFKA_BROKERS?.trim();
   if (external) {
-    return { brokers: external.split(",").map((b) => b.trim()).filter((b) => b.length > 0), stop: async () => {} };
+    return { brokers: list(external), saslBrokers: process.env.CARLS_KAFKA_SASL_BROKERS ? list(process.env.CARLS_KAFKA_SASL_BROKERS) : undefined, stop: async () => {} };
   }
   await script("install");
   const started = (await script("start")).trim() === "started";
-  const port = process.env.CARLS_KAFKA_PORT ?? "19092";
+  const port = Number(process.env.CARLS_KAFKA_PORT ?? "19092");
   return {
     brokers: [`127.0.0.1:${port}`],
+    saslBrokers: [`127.0.0.1:${port + 2}`],
     stop: async () => {
       if (started) await script("stop");
     },

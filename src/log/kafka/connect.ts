@@ -33,6 +33,11 @@ export async function probeBrokers(options: ResolvedKafkaOptions): Promise<void>
     if (remaining <= 0 || !isConnectionError(lastError)) break;
     await sleep(Math.min(RETRY_PAUSE_MS, remaining));
   }
+  if ((lastError as Error | undefined)?.name === "KafkaJSSASLAuthenticationError") {
+    throw new LogError("AuthenticationFailed", `Kafka brokers ${brokers.join(", ")} refused the SASL credentials: ${(lastError as Error).message}`, {
+      cause: lastError,
+    });
+  }
   throw new LogError(
     "BrokerUnreachable",
     `cannot reach Kafka brokers ${brokers.join(", ")} within ${connectionTimeoutMs} ms: ${(lastError as Error)?.message ?? "unknown error"}`,
