@@ -1,0 +1,63 @@
+/**
+ * GCN (Kipf & Welling, ICLR 2017), as in their reference code: two graph convolutions
+ * Â·X·W without bias, ReLU between, dropout on each layer's input (on the non-zeros for sparse
+ * features), Glorot initialisation, and weight decay on the first layer only.
+ */
+import * as tf from "./tf.ts";
+import { dropout, glorotVariable, project, type Features } from "./layers.ts";
+import { l2Penalty, WeightSet, type Model } from "./model.ts";
+import { Rng } from "./random.ts";
+import { spmm, type SparseMatrix } from "./sparse.ts";
+
+export interface GcnConfig {
+  readonly inputDim: number;
+  readonly hiddenDim: number;
+  readonly classes: number;
+  readonly seed: number;
+  /** Default 0.5. */
+  readonly dropout?: number;
+  /** L2 coefficient on the first layer's weights; default 5e-4. */
+  readonly weightDecay?: number;
+}
+
+export interface GcnInputs {
+  readonly features: Features;
+  /** The propagation matrix Â, e.g. normalizedAdjacency(...). */
+  readonly adjacency: SparseMatrix;
+}
+
+export function gcn(config: GcnConfig): Model<GcnInputs> {
+  const rate = config.dropout ?? 0.5;
+  const decay = config.weightDecay ?? 5e-4;
+  const init = new Rng(config.seed);
+  const dropoutRng = init.fork();
+  const w0 = glorotVariable(init, config.inputDim, config.hiddenDim);
+  const w1 = glorotVariable(init, config.hiddenDim, config.classes);
+  const weights = new WeightSet([
+    ["gcn/layer0/kernel", w0],
+    ["gcn/layer1/kernel", w1],
+  ]);
+
+  const hidden = (inputs: GcnInputs, training: boolean): tf.Tensor2D => {
+    const x = training ? dropout(inputs.features, rate, dropoutRng) : inputs.features;
+    return tf.relu(spmm(inputs.adjacency, project(x, w0 as tf.Tensor2D)));
+  };
+  const forward = (inputs: GcnInputs, opts: { training: boolean }): tf.Tensor2D =>
+    tf.tidy(() => {
+      const h = hidden(inputs, opts.training);
+      const x = opts.training ? dropout(h, rate, dropoutRng) : h;
+      return spmm(inputs.adjacency, project(x, w1 as tf.Tensor2D));
+    });
+
+  return {
+    kind: "gcn",
+    forward,
+    embed: (inputs) => tf.tidy(() => hidden(inputs, false)),
+    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
+    regularization: () => l2Penalty([w0], decay),
+    variables: weights.variables,
+    getWeights: () => weights.get(),
+    setWeights: (w) => weights.set(w),
+    dispose: () => weights.dispose(),
+  };
+}

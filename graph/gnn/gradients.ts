@@ -1,0 +1,102 @@
+/**
+ * Gradients of the kernels the GNN models differentiate through. tfjs-core's CommonJS build (the
+ * one Node loads) ships no gradient registrations: the @tensorflow/tfjs union package adds them,
+ * and carls depends on core only. These follow tfjs-core's own definitions (Apache-2.0). A kernel
+ * that already has a gradient (e.g. the union package is loaded too) is left alone.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+const { assertAndGetBroadcastShape, getReductionAxes } = tf.broadcast_util;
+
+/** Sums a broadcast gradient back down to the input's shape. */
+function unbroadcast(grad: tf.Tensor, shape: number[], outShape: number[]): tf.Tensor {
+  const axes = getReductionAxes(shape, outShape);
+  return tf.reshape(axes.length > 0 ? tf.sum(grad, axes) : grad, shape);
+}
+
+const configs: tf.GradConfig[] = [
+  {
+    // Explicit transposes: the wasm backend's MatMul with a transpose flag measured 10-20x slower
+    // than tf.transpose followed by a plain MatMul.
+    kernelName: tf.BatchMatMul,
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const g = dy as tf.Tensor2D;
+      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+      const t = tf.transpose;
+      if (!transposeA && !transposeB) return { a: () => tf.matMul(g, t(b)), b: () => tf.matMul(t(a), g) };
+      if (!transposeA) return { a: () => tf.matMul(g, b), b: () => tf.matMul(t(g), a) };
+      if (!transposeB) return { a: () => tf.matMul(b, t(g)), b: () => tf.matMul(a, g) };
+      return { a: () => tf.matMul(t(b), t(g)), b: () => tf.matMul(t(g), t(a)) };
+    },
+  },
+  {
+    kernelName: tf.Add,
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const out = assertAndGetBroadcastShape(a.shape, b.shape);
+      return { a: () => unbroadcast(dy as tf.Tensor, a.shape, out), b: () => unbroadcast(dy as tf.Tensor, b.shape, out) };
+    },
+  },
+  {
+    kernelName: tf.Sub,
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const out = assertAndGetBroadcastShape(a.shape, b.shape);
+      return { a: () => unbroadcast(dy as tf.Tensor, a.shape, out), b: () => tf.neg(unbroadcast(dy as tf.Tensor, b.shape, out)) };
+    },
+  },
+  {
+    kernelName: tf.Multiply,
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const out = assertAndGetBroadcastShape(a.shape, b.shape);
+      return { a: () => unbroadcast(tf.mul(dy as tf.Tensor, b), a.shape, out), b: () => unbroadcast(tf.mul(dy as tf.Tensor, a), b.shape, out) };
+    },
+  },
+  { kernelName: tf.Neg, gradFunc: (dy) => ({ x: () => tf.neg(dy as tf.Tensor) }) },
+  {
+    kernelName: tf.Sum,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const kept = x.shape.slice();
+      for (const axis of tf.util.parseAxisParam((attrs as unknown as tf.SumAttrs).axis, x.shape)) kept[axis] = 1;
+      return { x: () => tf.mul(tf.reshape(dy as tf.Tensor, kept), tf.ones(x.shape)) };
+    },
+  },
+  {
+    kernelName: tf.Relu,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as tf.Tensor, tf.step((saved as [tf.Tensor])[0])) }),
+  },
+  {
+    kernelName: tf.Square,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => ({ x: () => tf.mul(dy as tf.Tensor, tf.mul((saved as [tf.Tensor])[0], 2)) }),
+  },
+  {
+    kernelName: tf.Reshape,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => ({ x: () => tf.reshape(dy as tf.Tensor, (saved as [tf.Tensor])[0].shape) }),
+  },
+  {
+    kernelName: tf.Slice,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const { begin, size } = attrs as unknown as tf.SliceAttrs;
+      const [start, length] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
+      const paddings = x.shape.map((n, i): [number, number] => [start[i]!, n - start[i]! - length[i]!]);
+      return { x: () => tf.pad(dy as tf.Tensor, paddings) };
+    },
+  },
+];
+
+for (const config of configs) {
+  if (tf.getGradient(config.kernelName) == null) tf.registerGradient(config);
+}

@@ -1,0 +1,63 @@
+/** What every GNN model offers a trainer: logits, embeddings, a regulariser and portable weights. */
+import * as tf from "./tf.ts";
+
+/** One weight tensor as plain data (row-major), e.g. for streaming a checkpoint as bytes. */
+export interface NamedWeight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+}
+
+export interface Model<I> {
+  readonly kind: string;
+  /** Class logits for the output nodes; `training` turns dropout on. */
+  forward(inputs: I, opts: { training: boolean }): tf.Tensor2D;
+  /** The last hidden layer's output (after its activation), without dropout. */
+  embed(inputs: I): tf.Tensor2D;
+  /** Class probabilities, without dropout. */
+  predict(inputs: I): tf.Tensor2D;
+  /** The weight-decay term added to the training loss. */
+  regularization(): tf.Scalar;
+  readonly variables: readonly tf.Variable[];
+  getWeights(): NamedWeight[];
+  setWeights(weights: readonly NamedWeight[]): void;
+  dispose(): void;
+}
+
+/** Weight decay as in Kipf & Welling's code: decay · Σ w² / 2 over `weights`. */
+export function l2Penalty(weights: readonly tf.Variable[], decay: number): tf.Scalar {
+  if (decay === 0 || weights.length === 0) return tf.scalar(0);
+  return tf.mul(weights.map((w) => tf.sum(tf.square(w))).reduce((a, b) => tf.add(a, b)), decay / 2) as tf.Scalar;
+}
+
+/** The variables of a model by name, read out and written back as NamedWeight. */
+export class WeightSet {
+  constructor(private readonly named: ReadonlyArray<readonly [string, tf.Variable]>) {}
+
+  get variables(): tf.Variable[] {
+    return this.named.map(([, v]) => v);
+  }
+
+  get(): NamedWeight[] {
+    return this.named.map(([name, v]) => ({ name, shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) }));
+  }
+
+  set(weights: readonly NamedWeight[]): void {
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    for (const [name, v] of this.named) {
+      const w = byName.get(name);
+      if (!w) throw new Error(`setWeights: no weight named ${name}`);
+      if (w.shape.length !== v.shape.length || w.shape.some((n, i) => n !== v.shape[i])) {
+        throw new Error(`setWeights: ${name} has shape [${w.shape}], the model expects [${v.shape}]`);
+      }
+    }
+    if (byName.size !== this.named.length) throw new Error(`setWeights: expected ${this.named.length} weights, got ${weights.length}`);
+    tf.tidy(() => {
+      for (const [name, v] of this.named) v.assign(tf.tensor(byName.get(name)!.values, v.shape));
+    });
+  }
+
+  dispose(): void {
+    for (const [, v] of this.named) v.dispose();
+  }
+}

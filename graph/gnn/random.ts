@@ -1,0 +1,73 @@
+/**
+ * Seeded pseudo-random numbers (sfc32, seeded through splitmix32). Every random draw in the GNN
+ * code (initialisation, dropout, sampling) comes from one of these, so runs are reproducible.
+ */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) | 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  u32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  float(): number {
+    return this.u32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n), n < 2^32. */
+  int(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+
+  /**
+   * Fills `out` with uniform values in [lo, hi), the same values as that many float() calls.
+   * The state lives in locals inside the loop: several times faster than calling float().
+   */
+  fillUniform(out: Float32Array, lo = 0, hi = 1): void {
+    let { a, b, c, d } = this;
+    const scale = (hi - lo) / 4294967296;
+    for (let i = 0; i < out.length; i++) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      out[i] = lo + (t >>> 0) * scale;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
+
+  /** A new generator whose stream is independent of this one's future draws. */
+  fork(): Rng {
+    return new Rng(this.u32());
+  }
+}

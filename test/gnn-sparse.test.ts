@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { initBackend, type BackendName } from "../graph/gnn/backend.ts";
+import { Rng } from "../graph/gnn/random.ts";
+import { fromCoo, meanAdjacency, normalizedAdjacency, rowNormalize, spmm, transpose, withValues, type SparseMatrix } from "../graph/gnn/sparse.ts";
+import * as tf from "../graph/gnn/tf.ts";
+
+function randomSparse(rng: Rng, rows: number, cols: number, nnz: number): SparseMatrix {
+  const row = Array.from({ length: nnz }, () => rng.int(rows));
+  const col = Array.from({ length: nnz }, () => rng.int(cols));
+  const values = Array.from({ length: nnz }, () => rng.float() * 2 - 1);
+  return fromCoo({ row, col, values }, [rows, cols]);
+}
+
+function dense(a: SparseMatrix): number[][] {
+  const out = Array.from({ length: a.shape[0] }, () => new Array<number>(a.shape[1]).fill(0));
+  for (let r = 0; r < a.shape[0]; r++) for (let p = a.rowPtr[r]!; p < a.rowPtr[r + 1]!; p++) out[r]![a.colIdx[p]!]! += a.values[p]!;
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol * (1 + Math.abs(expected[i]!)), `entry ${i}: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+for (const backend of ["cpu", "wasm"] as BackendName[]) {
+  describe(`spmm on ${backend}`, () => {
+    test("forward equals the dense product", async () => {
+      assert.equal((await initBackend(backend)).name, backend);
+      assert.equal(tf.getBackend(), backend);
+      const rng = new Rng(7);
+      const a = randomSparse(rng, 23, 31, 120);
+      const x = tf.randomNormal([31, 5], 0, 1, "float32", 3) as tf.Tensor2D;
+      assertClose(spmm(a, x).dataSync(), tf.matMul(tf.tensor2d(dense(a)), x).dataSync());
+    });
+
+    test("gradient w.r.t. X equals Aᵀ·dY, as through a dense matMul", async () => {
+      await initBackend(backend);
+      const rng = new Rng(11);
+      const a = randomSparse(rng, 17, 29, 90);
+      const x = tf.randomNormal([29, 4], 0, 1, "float32", 5) as tf.Tensor2D;
+      const g = tf.randomNormal([17, 4], 0, 1, "float32", 6) as tf.Tensor2D;
+      const sparseGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(spmm(a, t as tf.Tensor2D), g)))(x);
+      const denseGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.matMul(tf.tensor2d(dense(a)), t as tf.Tensor2D), g)))(x);
+      assertClose(sparseGrad.dataSync(), denseGrad.dataSync());
+      assertClose(sparseGrad.dataSync(), tf.matMul(tf.tensor2d(dense(a)), g, true, false).dataSync());
+    });
+
+    test("gradient flows through two stacked products and a dense weight", async () => {
+      await initBackend(backend);
+      const rng = new Rng(13);
+      const a = randomSparse(rng, 20, 20, 70);
+      const x = tf.randomNormal([20, 6], 0, 1, "float32", 8) as tf.Tensor2D;
+      const w = tf.randomNormal([6, 3], 0, 1, "float32", 9) as tf.Tensor2D;
+      const ad = tf.tensor2d(dense(a));
+      const f = (prod: (t: tf.Tensor2D) => tf.Tensor2D) => (t: tf.Tensor) => tf.sum(tf.square(prod(tf.relu(prod(tf.matMul(x, t as tf.Tensor2D))))));
+      assertClose(tf.grad(f((t) => spmm(a, t)))(w).dataSync(), tf.grad(f((t) => tf.matMul(ad, t)))(w).dataSync(), 1e-4);
+    });
+  });
+}
+
+describe("sparse structure", () => {
+  test("fromCoo sorts columns and sums duplicates", () => {
+    const a = fromCoo({ row: [1, 0, 1, 1], col: [2, 1, 0, 2], values: [1, 2, 3, 4] }, [2, 3]);
+    assert.deepEqual([...a.rowPtr], [0, 1, 3]);
+    assert.deepEqual([...a.colIdx], [1, 0, 2]);
+    assert.deepEqual([...a.values], [2, 3, 5]);
+  });
+
+  test("transpose of a withValues copy uses the new values", () => {
+    const a = randomSparse(new Rng(3), 9, 12, 40);
+    assert.deepEqual(dense(transpose(a)), dense(a)[0]!.map((_, c) => dense(a).map((row) => row[c]!)));
+    const b = withValues(a, a.values.map((v) => v * 2));
+    assertClose(dense(transpose(b)).flat(), dense(transpose(a)).flat().map((v) => v * 2));
+  });
+
+  test("normalizedAdjacency is D^-1/2 (A+I) D^-1/2 of the symmetrised graph", () => {
+    // Path 0-1-2 plus a duplicate and a reversed copy of an edge.
+    const a = dense(normalizedAdjacency({ src: Int32Array.of(0, 1, 1, 2), dst: Int32Array.of(1, 2, 0, 1) }, 3, { selfLoops: true }));
+    const expected = [
+      [1 / 2, 1 / Math.sqrt(6), 0],
+      [1 / Math.sqrt(6), 1 / 3, 1 / Math.sqrt(6)],
+      [0, 1 / Math.sqrt(6), 1 / 2],
+    ];
+    assertClose(a.flat(), expected.flat());
+  });
+
+  test("meanAdjacency and rowNormalize make rows sum to one", () => {
+    const m = meanAdjacency({ src: Int32Array.of(0, 0, 0, 1), dst: Int32Array.of(1, 2, 3, 2) }, 5);
+    assertClose(dense(m)[0]!, [0, 1 / 3, 1 / 3, 1 / 3, 0]);
+    assertClose(dense(m)[4]!, [0, 0, 0, 0, 0]);
+    const r = rowNormalize(randomSparse(new Rng(4), 6, 8, 30));
+    for (const row of dense(r)) {
+      const s = row.reduce((x, y) => x + y, 0);
+      assert.ok(s === 0 || Math.abs(s - 1) < 1e-5, `row sum ${s}`);
+    }
+  });
+});
