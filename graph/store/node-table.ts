@@ -1,0 +1,90 @@
+/**
+ * Per-node data by dense index: features (a dense Float32 matrix), labels and splits.
+ *
+ * Features are stored dense, sparse inputs expanded: the GNN layers consume dense rows, an update
+ * rewrites one row in place (a CSR matrix would have to be rebuilt or fragment), and the widths of
+ * the graphs carls targets (hundreds to a few thousand columns) fit in memory dense.
+ */
+import { toDenseFloat32, type Vector } from "../../src/schema/vector.ts";
+import type { Split } from "../../src/schema/graph-records.ts";
+import { ensureLength } from "./growable.ts";
+import type { NodeAttributes } from "./graphology-view.ts";
+import type { FeatureMatrix, SplitMasks } from "./types.ts";
+
+const SPLIT_CODES: Record<Split, number> = { train: 1, val: 2, test: 3 };
+const SPLITS: readonly (Split | null)[] = [null, "train", "val", "test"];
+
+export class NodeTable {
+  private dim: number;
+  private rows = 0;
+  private features = new Float32Array(0);
+  private labelOf = new Int32Array(0);
+  private splitOf = new Uint8Array(0);
+
+  constructor(featureDim: number | undefined) {
+    this.dim = featureDim ?? 0;
+  }
+
+  get featureDim(): number {
+    return this.dim;
+  }
+
+  /** Why `vector` cannot be stored here, or undefined when it can (the first one fixes the width). */
+  rejects(vector: Vector): string | undefined {
+    const width = vector.kind === "dense" ? vector.values.length : vector.dim;
+    if (this.dim !== 0 && width !== this.dim) return `features have dimension ${width} but this graph's are ${this.dim}`;
+    if (width === 0) return "features have dimension 0";
+    return undefined;
+  }
+
+  /** Makes room for rows 0 .. numRows - 1 (new rows: no features, label -1, no split). */
+  grow(numRows: number): void {
+    if (numRows <= this.rows) return;
+    this.labelOf = ensureLength(this.labelOf, numRows, -1);
+    this.splitOf = ensureLength(this.splitOf, numRows);
+    if (this.dim > 0) this.features = ensureLength(this.features, numRows * this.dim);
+    this.rows = numRows;
+  }
+
+  /** Replaces row `index` (a node record is the node's whole state). Check `rejects` first. */
+  set(index: number, label: number | null | undefined, split: Split | null | undefined, features: Vector | undefined): void {
+    this.labelOf[index] = label ?? -1;
+    this.splitOf[index] = split ? SPLIT_CODES[split] : 0;
+    if (features && this.dim === 0) {
+      this.dim = features.kind === "dense" ? features.values.length : features.dim;
+      this.features = new Float32Array(this.labelOf.length * this.dim);
+    }
+    if (this.dim === 0) return;
+    const row = this.features.subarray(index * this.dim, (index + 1) * this.dim);
+    if (features) row.set(toDenseFloat32(features));
+    else row.fill(0);
+  }
+
+  attributes(index: number): NodeAttributes {
+    const label = this.labelOf[index]!;
+    return { label: label < 0 ? null : label, split: SPLITS[this.splitOf[index]!]! };
+  }
+
+  clear(index: number): void {
+    this.set(index, null, null, undefined);
+  }
+
+  /** Live views of the first `numRows` rows: they see later updates until the table grows. */
+  featureMatrix(numRows: number): FeatureMatrix {
+    return { dim: this.dim, data: this.features.subarray(0, numRows * this.dim) };
+  }
+
+  labels(numRows: number): Int32Array {
+    return this.labelOf.subarray(0, numRows);
+  }
+
+  masks(numRows: number): SplitMasks {
+    const masks = { train: new Uint8Array(numRows), val: new Uint8Array(numRows), test: new Uint8Array(numRows) };
+    const bySplit = [undefined, masks.train, masks.val, masks.test];
+    for (let i = 0; i < numRows; i++) {
+      const mask = bySplit[this.splitOf[i]!];
+      if (mask) mask[i] = 1;
+    }
+    return masks;
+  }
+}

@@ -1,0 +1,41 @@
+export interface GraphStoreOptions {
+  /** Directed graph (edge src → dst); default undirected, where src–dst and dst–src are one edge. */
+  readonly directed?: boolean;
+  /** Feature width; default: the width of the first feature vector seen. */
+  readonly featureDim?: number;
+  /** Partitions of the graph topics when `open` has to create them (default 4). */
+  readonly partitions?: number;
+  /** Long-poll wait of each `follow` read (default 500 ms). */
+  readonly pollWaitMs?: number;
+  /** Records per read (default 10,000). */
+  readonly maxRecordsPerRead?: number;
+}
+
+/**
+ * An immutable adjacency in compressed sparse rows over node indices: the neighbours of v are
+ * colIdx[rowPtr[v] .. rowPtr[v + 1] - 1], ascending. Undirected graphs have both directions of
+ * every edge (a self-loop once); deleted nodes (holes) have empty rows.
+ */
+export interface CsrSnapshot {
+  /** The store version (events applied) this was built at. */
+  readonly version: number;
+  readonly numNodes: number;
+  readonly directed: boolean;
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+  /** Edge weights parallel to colIdx (1 where an edge has none); null when no edge has a weight. */
+  readonly weights: Float32Array | null;
+}
+
+export interface SplitMasks {
+  readonly train: Uint8Array;
+  readonly val: Uint8Array;
+  readonly test: Uint8Array;
+}
+
+export interface FeatureMatrix {
+  /** 0 until the first feature vector fixes it. */
+  readonly dim: number;
+  /** Row-major numNodes × dim; rows of nodes without features are zero. */
+  readonly data: Float32Array;
+}
