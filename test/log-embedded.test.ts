@@ -112,6 +112,40 @@ describe("embedded store across processes and crashes", () => {
   });
 });
 
+describe("embedded consumer groups: rebalancing", () => {
+  it("hands a partition over only inside poll, after the owner could commit: nothing is delivered twice", async () => {
+    const log = await openEmbeddedLog({ dir: freshDir(), maintenanceIntervalMs: 0 });
+    await log.createTopic("rb.t", { partitions: 2, compacted: false });
+    const values = (from: number) => Array.from({ length: 100 }, (_, i) => ({ key: bytes(`k${from + i}`), value: bytes(`v${from + i}`) }));
+    await log.produce("rb.t", values(0));
+    const received: string[] = [];
+    const take = (batches: readonly { records: readonly { value: Uint8Array | null }[] }[]) => {
+      for (const b of batches) received.push(...b.records.map((r) => text(r.value)!));
+    };
+    const a = await log.consumer({ group: "rb", topics: ["rb.t"], sessionTimeoutMs: 3_000 });
+    take(await a.poll({ waitMs: 500 }));
+    const b = await log.consumer({ group: "rb", topics: ["rb.t"], sessionTimeoutMs: 3_000 });
+    // a is still "processing" what it polled while its heartbeat timer fires and b asks for a share.
+    await new Promise((r) => setTimeout(r, 1_500));
+    take(await b.poll({ waitMs: 100 }));
+    await a.commit();
+    await log.produce("rb.t", values(100));
+    const deadline = Date.now() + 20_000;
+    while (received.length < 200 && Date.now() < deadline) {
+      take(await a.poll({ waitMs: 100 }));
+      take(await b.poll({ waitMs: 100 }));
+      await a.commit();
+      await b.commit();
+    }
+    assert.ok((await b.assignment()).length > 0, "b got a partition");
+    assert.equal(new Set(received).size, 200, "every record was delivered");
+    assert.equal(received.length, 200, "no record was delivered twice");
+    await a.close();
+    await b.close();
+    await log.close();
+  });
+});
+
 describe("embedded store: bad directories and retention", () => {
   it("reports a corrupt store file, naming the directory", async () => {
     const dir = freshDir();

@@ -42,7 +42,7 @@ const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
  * Members register with a heartbeat in LMDB. Each one computes the same assignment from the live
  * members (partition p of a topic goes to member p mod n, in id order), then takes a lease on its
  * partitions. A lease is only granted when free, expired or already held, so a partition never has
- * two owners: a newcomer waits until the previous owner lets go on its next heartbeat, or its
+ * two owners: a newcomer waits until the previous owner lets go in its next `poll`, or its
  * session expires. Commits are fenced by the lease, like Kafka's generation check.
  */
 export class EmbeddedGroupConsumer implements GroupConsumer {
@@ -51,7 +51,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   private readonly owned = new Map<string, Owned>();
   private readonly sessionTimeoutMs: number;
   private readonly heartbeatMs: number;
-  private nextHeartbeat = 0;
+  private nextRebalance = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private rotation = 0;
@@ -78,8 +78,8 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     }
     if (topics.length === 0) throw new LogError("InvalidArgument", `consumer of group ${options.group}: subscribe to at least one topic`);
     const consumer = new EmbeddedGroupConsumer(log, options, topics, onClose);
-    await consumer.heartbeat();
-    consumer.timer = setInterval(() => void consumer.heartbeat().catch(() => undefined), consumer.heartbeatMs);
+    await consumer.heartbeat("rebalance");
+    consumer.timer = setInterval(() => void consumer.heartbeat("renew").catch(() => undefined), consumer.heartbeatMs);
     consumer.timer.unref();
     return consumer;
   }
@@ -94,10 +94,10 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     const deadline = Date.now() + (options.waitMs ?? 0);
     const maxRecords = options.maxRecords ?? DEFAULT_MAX_POLL_RECORDS;
     for (;;) {
-      if (Date.now() >= this.nextHeartbeat) await this.heartbeat();
+      if (Date.now() >= this.nextRebalance) await this.heartbeat("rebalance");
       const batches = this.pollNow(maxRecords);
       if (batches.length > 0 || Date.now() >= deadline || options.signal?.aborted || this.closed) return batches;
-      await this.log.waitForChange(Math.min(deadline, this.nextHeartbeat), options.signal);
+      await this.log.waitForChange(Math.min(deadline, this.nextRebalance), options.signal);
     }
   }
 
@@ -149,8 +149,14 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     o.position = position.offset;
   }
 
-  /** Renews membership and leases, and takes or releases partitions as the assignment says. */
-  private async heartbeat(): Promise<void> {
+  /**
+   * Renews membership and the leases this member holds. With `rebalance` (only from `poll`, the
+   * application's safe point, as Kafka revokes partitions only inside poll) it also takes and
+   * releases partitions as the assignment says. Releasing from the background timer would hand a
+   * partition over while records polled from it are still being processed and not yet committed,
+   * and the new owner would process them again.
+   */
+  private async heartbeat(mode: "renew" | "rebalance"): Promise<void> {
     if (this.closed) return;
     const { groups } = this.log.store;
     const now = Date.now();
@@ -167,6 +173,11 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           const key = leaseKey(this.group, name, p);
           const lease = groups.get(key) as Lease | undefined;
           const held = lease?.member === this.memberId;
+          if (mode === "renew") {
+            if (held) groups.putSync(key, { member: this.memberId, expiresAt } satisfies Lease);
+            else if (this.owned.has(tp(name, p))) lost.push(tp(name, p));
+            continue;
+          }
           if (p % subscribers.length !== mine) {
             if (held) {
               groups.removeSync(key);
@@ -189,7 +200,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     });
     for (const key of lost) this.owned.delete(key);
     for (const o of gained) this.owned.set(tp(o.topic, o.partition), o);
-    this.nextHeartbeat = now + this.heartbeatMs;
+    if (mode === "rebalance") this.nextRebalance = now + this.heartbeatMs;
   }
 
   private liveMembers(now: number): { id: string; topics: readonly string[] }[] {
