@@ -77,7 +77,13 @@ describe("embedded store across processes and crashes", () => {
     await setup.close();
     const a = child("consume", dir, "mp.t", "mp-group", "3000");
     const b = child("consume", dir, "mp.t", "mp-group", "3000");
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Partitions may legally move while the group forms; write only once it has settled into two disjoint halves,
+    // so that any partition seen by both members afterwards is a real double ownership.
+    const owns = (lines: string[]) => lines.filter((l) => l.startsWith("owns ")).at(-1)?.slice(5).split(",").filter(Boolean) ?? [];
+    await until(() => {
+      const [ownedByA, ownedByB] = [owns(a.lines), owns(b.lines)];
+      return ownedByA.length > 0 && ownedByB.length > 0 && new Set([...ownedByA, ...ownedByB]).size === 4 && ownedByA.length + ownedByB.length === 4;
+    }, 60_000, "the group to split the 4 partitions between its two members");
     const writer = child("write", dir, "mp.t", "6", "500");
     assert.equal(await writer.exited, 0);
     await until(() => a.lines.length + b.lines.length >= 3000, 60_000, "the group to consume 3000 records");

@@ -1,7 +1,8 @@
 /**
  * Child processes for the embedded multi-process tests:
  *   write <dir> <topic> <batches> <batchSize>   produce keyed batches, printing "acked <n>" after each
- *   consume <dir> <topic> <group> <count>       consume as a group member, printing "got <value>" per record
+ *   consume <dir> <topic> <group> <count>       consume as a group member, printing "owns <partitions>" when its
+ *                                                assignment changes and "got <partition> <value>" per record
  *   wait <dir> <topic>                           one long-poll read from offset 0, printing "woke <value>"
  */
 import { openEmbeddedLog } from "../../src/log/index.ts";
@@ -27,9 +28,13 @@ if (command === "write") {
   const [group, count] = [rest[0]!, Number(rest[1])];
   const consumer = await log.consumer({ group, topics: [topic!], sessionTimeoutMs: 3_000 });
   let got = 0;
+  let owned = "";
   const deadline = Date.now() + 60_000;
   while (got < count && Date.now() < deadline) {
-    for (const batch of await consumer.poll({ waitMs: 200 })) {
+    const batches = await consumer.poll({ waitMs: 200 });
+    const now = (await consumer.assignment()).map((tp) => tp.partition).sort().join(",");
+    if (now !== owned) process.stdout.write(`owns ${(owned = now)}\n`);
+    for (const batch of batches) {
       for (const r of batch.records) process.stdout.write(`got ${batch.partition} ${dec.decode(r.value!)}\n`);
       got += batch.records.length;
     }
