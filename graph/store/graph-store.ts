@@ -8,7 +8,7 @@ import { ensureGraphTopics, graphTopics } from "../../src/schema/graph-topics.ts
 import { decodeGraphRecord } from "./decode.ts";
 import { GraphState } from "./graph-state.ts";
 import type { Graph } from "./graphology-view.ts";
-import { PartitionReader, type Source } from "./partition-reader.ts";
+import { PartitionReader, type Source } from "../../src/log/partition-reader.ts";
 import type { CsrSnapshot, FeatureMatrix, GraphStoreOptions, SplitMasks } from "./types.ts";
 
 type Kind = "nodes" | "edges";

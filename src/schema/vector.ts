@@ -120,3 +120,18 @@ export function toDenseFloat32(vector: Vector): Float32Array {
   for (let i = 0; i < vector.indices.length; i++) out[vector.indices[i]!] = vector.values[i]!;
   return out;
 }
+
+/**
+ * Where a dense float32 vector's values sit in `bytes`, without copying or decoding them: the fast
+ * path for readers that copy values straight into their own storage. Throws VectorFormatError.
+ */
+export function denseFloat32Layout(bytes: Uint8Array): { readonly dim: number; readonly step: number; readonly valuesAt: number } {
+  if (bytes.byteLength < HEADER_BYTES) throw new VectorFormatError(`vector of ${bytes.byteLength} bytes is shorter than its ${HEADER_BYTES}-byte header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  if (view.getUint16(0, true) !== MAGIC) throw new VectorFormatError("not a carls vector (bad magic number)");
+  if (view.getUint8(2) !== VERSION) throw new VectorFormatError(`vector format version ${view.getUint8(2)} is not supported (this carls reads ${VERSION})`);
+  if ((view.getUint8(3) & 1) === 1 || DTYPES[view.getUint8(4)] !== "float32") throw new VectorFormatError("expected a dense float32 vector");
+  const dim = view.getUint32(8, true);
+  if (bytes.byteLength !== HEADER_BYTES + dim * 4) throw new VectorFormatError(`dense float32 vector of dim ${dim} needs ${HEADER_BYTES + dim * 4} bytes, got ${bytes.byteLength}`);
+  return { dim, step: view.getFloat64(16, true), valuesAt: HEADER_BYTES };
+}

@@ -3,7 +3,7 @@
  * handler. Reads of one partition are serialised (a `catchUp` during `follow` queues behind the
  * follower's read), so no record is applied twice and positions only move forward.
  */
-import type { Log, LogRecord, ReadOptions, TopicPartitionOffset } from "../../src/log/types.ts";
+import type { Log, LogRecord, ReadOptions, TopicPartitionOffset } from "./types.ts";
 
 export interface Source<K extends string> {
   readonly topic: string;
@@ -11,7 +11,8 @@ export interface Source<K extends string> {
   readonly partitions: number;
 }
 
-export type BatchHandler<K extends string> = (source: Source<K>, partition: number, records: readonly LogRecord[]) => Promise<void>;
+/** Called after every read, also an empty one, with the partition's high watermark as the read saw it. */
+export type BatchHandler<K extends string> = (source: Source<K>, partition: number, records: readonly LogRecord[], highWatermark: number) => Promise<void>;
 
 interface Cursor<K extends string> {
   readonly source: Source<K>;
@@ -38,6 +39,13 @@ export class PartitionReader<K extends string> {
   /** The next offset to read of every partition. */
   positions(): TopicPartitionOffset[] {
     return this.cursors.map(({ source, partition, offset }) => ({ topic: source.topic, partition, offset }));
+  }
+
+  /** Moves a partition's next offset, before reading starts (e.g. to resume from a snapshot). */
+  seek(topic: string, partition: number, offset: number): void {
+    const cursor = this.cursors.find((c) => c.source.topic === topic && c.partition === partition);
+    if (!cursor) throw new Error(`seek: ${topic}[${partition}] is not read here`);
+    cursor.offset = offset;
   }
 
   /** Reads every partition up to its high watermark as of this call, sources in the order given. */
@@ -81,8 +89,15 @@ export class PartitionReader<K extends string> {
     const run = cursor.queue.then(async () => {
       const { source, partition } = cursor;
       const result = await this.log.read(source.topic, partition, cursor.offset, { ...options, maxRecords: this.maxRecords });
-      if (result.records.length > 0) await this.handle(source, partition, result.records);
+      // Moved before the handler runs, so that whatever the handler wakes sees positions that include the batch.
+      const previous = cursor.offset;
       cursor.offset = Math.max(cursor.offset, result.nextOffset);
+      try {
+        await this.handle(source, partition, result.records, result.highWatermark);
+      } catch (error) {
+        cursor.offset = previous;
+        throw error;
+      }
     });
     cursor.queue = run.catch(() => undefined);
     return run;

@@ -1,0 +1,65 @@
+/**
+ * A neighbour bank, materialised: for each key, its nearest nodes (the dynamic graph of CARLS),
+ * as the neighbours maker last found them.
+ */
+import type { Log } from "../log/types.ts";
+import { decodeNeighbourList, type NeighbourList } from "../schema/neighbour-list.ts";
+import type { Envelope } from "./codec.ts";
+import { BankFollower } from "./follower.ts";
+import { StepCounts } from "./step-counts.ts";
+import { bankTopics, ensureBankTopics } from "./topics.ts";
+import { BankView } from "./view.ts";
+
+export interface NeighbourBankViewOptions {
+  readonly follow?: boolean;
+  readonly pollWaitMs?: number;
+  readonly partitions?: number;
+}
+
+export class NeighbourBankView extends BankView {
+  private readonly lists = new Map<string, NeighbourList>();
+  protected readonly steps = new StepCounts();
+
+  static async open(log: Log, namespace: string, name: string, options: NeighbourBankViewOptions = {}): Promise<NeighbourBankView> {
+    const topics = bankTopics(namespace, name);
+    const partitions = await ensureBankTopics(log, topics, options.partitions);
+    let view: NeighbourBankView | undefined;
+    view = new NeighbourBankView(new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope)));
+    await view.catchUp();
+    if (options.follow ?? true) view.follower.start(options.pollWaitMs);
+    return view;
+  }
+
+  get size(): number {
+    return this.lists.size;
+  }
+
+  /** A key's neighbours, best first, or undefined when the bank holds none for it. */
+  get(key: string): NeighbourList | undefined {
+    return this.lists.get(key);
+  }
+
+  *entries(): Generator<[key: string, list: NeighbourList]> {
+    yield* this.lists.entries();
+  }
+
+  private apply(key: string, envelope: Envelope): string | undefined {
+    const old = this.lists.get(key);
+    if (envelope.kind === "deleted") {
+      if (old) this.steps.remove(old.step);
+      this.lists.delete(key);
+      return undefined;
+    }
+    if (envelope.kind !== "neighbours") return `a neighbour bank cannot hold a ${envelope.kind} record`;
+    let list: NeighbourList;
+    try {
+      list = decodeNeighbourList(envelope.payload);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (old) this.steps.remove(old.step);
+    this.steps.add(list.step);
+    this.lists.set(key, list);
+    return undefined;
+  }
+}

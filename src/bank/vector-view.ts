@@ -1,0 +1,132 @@
+/**
+ * A vector bank, materialised: follows `<namespace>.kb.<name>` into contiguous float32 storage and
+ * answers batched lookups from memory, with versions, lag, waits for freshness, and snapshots.
+ */
+import type { Log } from "../log/types.ts";
+import { denseFloat32Layout } from "../schema/vector.ts";
+import type { Envelope } from "./codec.ts";
+import { BankFollower, type BankPosition } from "./follower.ts";
+import type { StepCounts } from "./step-counts.ts";
+import { BankView } from "./view.ts";
+import { readSnapshot, writeSnapshot } from "./snapshot.ts";
+import { bankTopics, ensureBankTopics } from "./topics.ts";
+import { VectorStore, type LookupResult, type MissingPolicy } from "./vector-store.ts";
+
+export interface VectorBankViewOptions {
+  /** The vectors' dimension; taken from the first record when absent. */
+  readonly dim?: number;
+  /** Keep applying new versions in the background (default true); else only `catchUp()` reads. */
+  readonly follow?: boolean;
+  /** Long-poll wait of the background reads (default 500 ms). */
+  readonly pollWaitMs?: number;
+  /** Restore from this snapshot file when it exists (then read only the topic's tail). */
+  readonly snapshotPath?: string;
+  /** Partitions, if the bank does not exist yet (default 4). */
+  readonly partitions?: number;
+}
+
+export class VectorBankView extends BankView {
+  private store: VectorStore | undefined;
+
+  private constructor(follower: BankFollower, dim: number | undefined) {
+    super(follower);
+    if (dim !== undefined) this.store = new VectorStore(dim);
+  }
+
+  static async open(log: Log, namespace: string, name: string, options: VectorBankViewOptions = {}): Promise<VectorBankView> {
+    const topics = bankTopics(namespace, name);
+    const partitions = await ensureBankTopics(log, topics, options.partitions);
+    const snapshot = options.snapshotPath ? await readSnapshot(options.snapshotPath) : undefined;
+    if (snapshot) checkSnapshotFits(snapshot.header, topics.bank, partitions, options.dim, await log.offsets(topics.bank));
+    let view: VectorBankView | undefined;
+    const follower = new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope), snapshot?.header.position);
+    view = new VectorBankView(follower, snapshot?.header.dim ?? options.dim);
+    if (snapshot) {
+      const store = view.store!;
+      const { keys, steps, values, header } = snapshot;
+      for (let i = 0; i < keys.length; i++) store.set(keys[i]!, values.subarray(i * header.dim, (i + 1) * header.dim), steps[i]!);
+    }
+    await follower.catchUp();
+    if (options.follow ?? true) follower.start(options.pollWaitMs);
+    return view;
+  }
+
+  /** The vectors' dimension, or undefined before the first vector arrives. */
+  get dim(): number | undefined {
+    return this.store?.dim;
+  }
+
+  get size(): number {
+    return this.store?.size ?? 0;
+  }
+
+  protected get steps(): StepCounts | undefined {
+    return this.store?.steps;
+  }
+
+  /**
+   * The vectors of `keys`, as `keys.length × dim` floats. A key the bank does not hold is zeros
+   * (default), an error, or what an initializer writes; `found` is the miss mask either way.
+   */
+  lookup(keys: readonly string[], options: { readonly missing?: MissingPolicy; readonly out?: Float32Array } = {}): LookupResult {
+    return this.storeOrThrow().lookup(keys, options.missing, options.out);
+  }
+
+  /** The checkpoint step a key's value came from, -1 when the bank does not hold it. */
+  stepOf(key: string): number {
+    return this.store?.stepOf(key) ?? -1;
+  }
+
+  /** Writes what the view holds, and where it is in the topic, to `path` (atomically). */
+  async snapshot(path: string): Promise<void> {
+    const store = this.storeOrThrow();
+    const position = this.follower.position();
+    const keys: string[] = [];
+    const steps = new Float64Array(store.size);
+    const values = new Float32Array(store.size * store.dim);
+    for (const [key, row] of store.entries()) {
+      values.set(store.storage.subarray(row * store.dim, (row + 1) * store.dim), keys.length * store.dim);
+      steps[keys.length] = store.stepOfRowAt(row);
+      keys.push(key);
+    }
+    await writeSnapshot(path, { header: { topic: this.name, partitions: this.follower.partitions, dim: store.dim, count: keys.length, position }, keys, steps, values });
+  }
+
+  /** The underlying storage, for readers that gather rows themselves (e.g. the nearest-neighbour index). */
+  get vectors(): VectorStore | undefined {
+    return this.store;
+  }
+
+  private apply(key: string, envelope: Envelope): string | undefined {
+    if (envelope.kind === "deleted") {
+      this.store?.delete(key);
+      return undefined;
+    }
+    if (envelope.kind !== "vector") return `a vector bank cannot hold a ${envelope.kind} record`;
+    let layout: ReturnType<typeof denseFloat32Layout>;
+    try {
+      layout = denseFloat32Layout(envelope.payload);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    this.store ??= new VectorStore(layout.dim);
+    if (layout.dim !== this.store.dim) return `vector of dim ${layout.dim} in a bank of dim ${this.store.dim}`;
+    this.store.setFromBytes(key, envelope.payload, layout.valuesAt, layout.step);
+    return undefined;
+  }
+
+  private storeOrThrow(): VectorStore {
+    if (!this.store) throw new Error(`${this.name} holds no vectors yet, so its dim is unknown (pass dim when opening the view)`);
+    return this.store;
+  }
+}
+
+function checkSnapshotFits(header: { topic: string; partitions: number; dim: number; position: BankPosition }, topic: string, partitions: number, dim: number | undefined, offsets: readonly { highWatermark: number }[]): void {
+  const problem =
+    header.topic !== topic ? `it is of ${header.topic}` :
+    header.partitions !== partitions ? `it has ${header.partitions} partitions, the topic ${partitions}` :
+    dim !== undefined && header.dim !== dim ? `its dim is ${header.dim}, not ${dim}` :
+    header.position.offsets.some((offset, p) => offset > offsets[p]!.highWatermark) ? "it is ahead of the topic (was the topic recreated?)" :
+    undefined;
+  if (problem) throw new Error(`snapshot does not fit ${topic}: ${problem}`);
+}

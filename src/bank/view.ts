@@ -1,0 +1,52 @@
+/** What every materialised bank offers, whatever it holds: versions, lag, freshness waits. */
+import type { AwaitOptions, BankFollower, BankPosition } from "./follower.ts";
+import type { StepCounts } from "./step-counts.ts";
+
+/** Which knowledge a reader had: the freshness of the bank and exactly where it was in its topics. */
+export interface BankVersion {
+  readonly bank: string;
+  readonly size: number;
+  /** The oldest and newest checkpoint steps held (Infinity and -Infinity when empty). */
+  readonly minStep: number;
+  readonly maxStep: number;
+  readonly position: BankPosition;
+}
+
+export abstract class BankView {
+  protected constructor(readonly follower: BankFollower) {}
+
+  abstract get size(): number;
+  protected abstract get steps(): StepCounts | undefined;
+
+  get name(): string {
+    return this.follower.topics.bank;
+  }
+
+  version(): BankVersion {
+    return { bank: this.name, size: this.size, minStep: this.steps?.min() ?? Infinity, maxStep: this.steps?.max() ?? -Infinity, position: this.follower.position() };
+  }
+
+  /** Records in the topic not applied yet. */
+  lag(): number {
+    return this.follower.lag();
+  }
+
+  /**
+   * Waits until every key holds a value from checkpoint `step` or later, and at least `minKeys`
+   * keys are held (default 1): the staleness bound of a trainer.
+   */
+  awaitVersion(step: number, options: AwaitOptions & { readonly minKeys?: number } = {}): Promise<void> {
+    const minKeys = options.minKeys ?? 1;
+    return this.follower.until(() => this.size >= minKeys && (this.steps?.min() ?? -Infinity) >= step, `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
+  }
+
+  /** Applies everything produced before this call. */
+  catchUp(): Promise<void> {
+    return this.follower.catchUp();
+  }
+
+  /** Stops following the topic. */
+  close(): Promise<void> {
+    return this.follower.stop();
+  }
+}
