@@ -81,6 +81,37 @@ export interface ReadResult {
   readonly logStartOffset: number;
 }
 
+/**
+ * The records of one read as columns over shared buffers, with no object per record: for readers
+ * that materialise many records (a knowledge bank view restoring from its topic). Record `i` has
+ * offset `offsets[i]` and timestamp `timestamps[i]`; its key is
+ * `keyData[keyStart[i] .. keyStart[i] + keyLength[i]]`, and its value likewise. Headers are not in
+ * the columns: use `read` for them.
+ *
+ * `keyData` and `valueData` may be one and the same buffer (they are on both backends today), and
+ * may hold bytes between records that belong to no key or value; index them only through the starts
+ * and lengths. The buffers and columns belong to the caller: no later read touches them. To decode
+ * keys without a view per record, wrap the data once per read:
+ * `Buffer.from(keyData.buffer, keyData.byteOffset, keyData.byteLength).toString("utf8", start, end)`.
+ */
+export interface RecordColumns {
+  readonly count: number;
+  readonly offsets: Float64Array;
+  readonly timestamps: Float64Array;
+  /** Key `i` is `keyData[keyStart[i] .. keyStart[i] + keyLength[i]]`; `keyLength[i]` is -1 for a null key. */
+  readonly keyData: Uint8Array;
+  readonly keyStart: Uint32Array;
+  readonly keyLength: Int32Array;
+  /** Value `i` is `valueData[valueStart[i] .. valueStart[i] + valueLength[i]]`; `valueLength[i]` is -1 for a tombstone. */
+  readonly valueData: Uint8Array;
+  readonly valueStart: Uint32Array;
+  readonly valueLength: Int32Array;
+}
+
+export interface ColumnarReadResult extends Omit<ReadResult, "records"> {
+  readonly columns: RecordColumns;
+}
+
 export interface TopicPartition {
   readonly topic: string;
   readonly partition: number;
@@ -149,6 +180,12 @@ export interface Log {
   produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]>;
   /** Read one partition from an offset, optionally waiting for new data. */
   read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ReadResult>;
+  /**
+   * The records of one read as columns over shared buffers: no object per record. Same offsets,
+   * limits, `waitMs`, `nextOffset` and errors as `read`, except that `maxBytes` is capped at
+   * `COLUMNS_MAX_BYTES` (1 GiB); headers are left out (use `read` for them).
+   */
+  readColumns(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ColumnarReadResult>;
   offsets(topic: string): Promise<readonly PartitionOffsets[]>;
   /** A group's committed offsets for a topic (partitions without one are absent). */
   committed(group: string, topic: string): Promise<readonly TopicPartitionOffset[]>;

@@ -56,6 +56,15 @@ export function checkPartition(topic: string, partition: number, partitions: num
   }
 }
 
+/** A read option (`maxRecords`, `maxBytes`, `waitMs`): an integer of at least `min`, or `fallback` when absent. */
+export function readLimit(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new LogError("InvalidArgument", `read option ${name} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
+
 export function recordSize(record: ProduceRecord): number {
   let size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
   if (record.headers) for (const k in record.headers) size += k.length + record.headers[k]!.byteLength;

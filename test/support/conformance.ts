@@ -5,7 +5,18 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { isLogError, partitionForKey, type Log, type LogErrorCode, type LogRecord } from "../../src/log/index.ts";
+import {
+  columnKey,
+  columnValue,
+  isLogError,
+  partitionForKey,
+  type ColumnarReadResult,
+  type Log,
+  type LogErrorCode,
+  type LogRecord,
+  type ReadOptions,
+  type RecordColumns,
+} from "../../src/log/index.ts";
 
 export interface OpenOptions {
   readonly maxRecordBytes?: number;
@@ -36,6 +47,56 @@ export async function readAll(log: Log, topic: string, partition = 0): Promise<L
   while (offset < offsets!.highWatermark) {
     const result = await log.read(topic, partition, offset);
     out.push(...result.records);
+    offset = result.nextOffset;
+  }
+  return out;
+}
+
+const hex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex"));
+
+/** The records of columns, checking the column invariants on the way. */
+export function columnRecords(columns: RecordColumns): { offset: number; timestamp: number; key: string | null; value: string | null }[] {
+  const { count } = columns;
+  for (const column of [columns.offsets, columns.timestamps, columns.keyStart, columns.keyLength, columns.valueStart, columns.valueLength]) {
+    assert.equal(column.length, count, "one entry per record in every column");
+  }
+  return Array.from({ length: count }, (_, i) => {
+    for (const [data, start, length] of [
+      [columns.keyData, columns.keyStart[i]!, columns.keyLength[i]!],
+      [columns.valueData, columns.valueStart[i]!, columns.valueLength[i]!],
+    ] as const) {
+      assert.ok(length >= -1 && start + Math.max(length, 0) <= data.byteLength, `record ${i}: ${start}+${length} lies in its ${data.byteLength}-byte buffer`);
+    }
+    return { offset: columns.offsets[i]!, timestamp: columns.timestamps[i]!, key: hex(columnKey(columns, i)), value: hex(columnValue(columns, i)) };
+  });
+}
+
+/** `readColumns` and `read` from the same offset with the same options: asserts they agree, returns the columnar result. */
+export async function sameAsRead(log: Log, topic: string, partition: number, offset: number, options?: ReadOptions): Promise<ColumnarReadResult> {
+  const records = await log.read(topic, partition, offset, options);
+  const columnar = await log.readColumns(topic, partition, offset, options);
+  const where = `${topic}[${partition}] from ${offset} with ${JSON.stringify(options ?? {})}`;
+  assert.deepEqual(
+    columnRecords(columnar.columns),
+    records.records.map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: hex(r.key), value: hex(r.value) })),
+    `records of ${where}`,
+  );
+  assert.deepEqual(
+    { nextOffset: columnar.nextOffset, highWatermark: columnar.highWatermark, logStartOffset: columnar.logStartOffset },
+    { nextOffset: records.nextOffset, highWatermark: records.highWatermark, logStartOffset: records.logStartOffset },
+    `offsets of ${where}`,
+  );
+  return columnar;
+}
+
+/** Reads a whole partition from its start with `readColumns`. */
+export async function readAllColumns(log: Log, topic: string, partition = 0, options?: ReadOptions): Promise<ReturnType<typeof columnRecords>> {
+  const out: ReturnType<typeof columnRecords> = [];
+  const [offsets] = (await log.offsets(topic)).filter((o) => o.partition === partition);
+  let offset = offsets!.logStartOffset;
+  while (offset < offsets!.highWatermark) {
+    const result = await log.readColumns(topic, partition, offset, options);
+    out.push(...columnRecords(result.columns));
     offset = result.nextOffset;
   }
   return out;
@@ -214,6 +275,143 @@ export function logConformance(backend: string, open: OpenLog): void {
         const result = await log.read(t, 0, 0, { waitMs: 400 });
         assert.equal(result.records.length, 0);
         assert.ok(Date.now() - started >= 350);
+      });
+    });
+
+    describe("columnar reads", () => {
+      it("return the same offsets, timestamps, keys, values, null keys and tombstones as read", async () => {
+        const t = topic("cols");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        await log.produce(t, [
+          { key: bytes("a"), value: bytes("one"), headers: { h1: bytes("x") }, timestamp: 1_700_000_000_000 },
+          { key: bytes("b"), value: null },
+          { key: null, value: bytes("no key"), partition: 0 },
+          { key: bytes(""), value: new Uint8Array(0) },
+          { key: null, value: null, partition: 0 },
+        ]);
+        await log.produce(t, [{ key: bytes("c"), value: bytes("two") }]);
+        const { columns, nextOffset, highWatermark } = await sameAsRead(log, t, 0, 0);
+        assert.equal(columns.count, 6);
+        assert.equal(nextOffset, 6);
+        assert.equal(highWatermark, 6);
+        assert.deepEqual(Array.from(columns.offsets), [0, 1, 2, 3, 4, 5]);
+        assert.equal(columns.timestamps[0], 1_700_000_000_000);
+        assert.deepEqual(Array.from(columns.keyLength), [1, 1, -1, 0, -1, 1]);
+        assert.deepEqual(Array.from(columns.valueLength), [3, -1, 6, 0, -1, 3]);
+        assert.deepEqual(Array.from({ length: 6 }, (_, i) => text(columnKey(columns, i))), ["a", "b", null, "", null, "c"]);
+        assert.deepEqual(Array.from({ length: 6 }, (_, i) => text(columnValue(columns, i))), ["one", null, "no key", "", null, "two"]);
+        for (let offset = 1; offset <= 6; offset++) await sameAsRead(log, t, 0, offset);
+        const end = await sameAsRead(log, t, 0, 6);
+        assert.equal(end.columns.count, 0);
+      });
+
+      it("page like read under maxRecords and maxBytes, across batches", async () => {
+        const t = topic("colpages");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        for (let b = 0; b < 5; b++) {
+          await log.produce(t, Array.from({ length: 20 }, (_, i) => ({ key: bytes(`k${b * 20 + i}`), value: bytes(`v${b * 20 + i}`.repeat(1 + (i % 3))), partition: 0 })));
+        }
+        const middle = await sameAsRead(log, t, 0, 37, { maxRecords: 10 });
+        assert.deepEqual(Array.from(middle.columns.offsets), Array.from({ length: 10 }, (_, i) => 37 + i));
+        assert.equal(middle.nextOffset, 47);
+        for (const options of [{ maxRecords: 1 }, { maxRecords: 25 }, { maxRecords: 40 }, { maxBytes: 1 }, { maxBytes: 50 }, { maxBytes: 300 }, { maxRecords: 15, maxBytes: 100 }, { maxRecords: 1_000, maxBytes: 1 << 30 }]) {
+          for (const offset of [0, 5, 19, 20, 21, 63, 99]) await sameAsRead(log, t, 0, offset, options);
+        }
+        const all = await readAll(log, t);
+        for (const options of [undefined, { maxRecords: 7 }, { maxBytes: 40 }]) {
+          assert.deepEqual(
+            (await readAllColumns(log, t, 0, options)).map((r) => [r.offset, r.key, r.value]),
+            all.map((r) => [r.offset, hex(r.key), hex(r.value)]),
+          );
+        }
+      });
+
+      it("skip compaction gaps as read does", async () => {
+        const t = topic("colcompact");
+        await log.createTopic(t, { partitions: 1, compacted: true, deleteRetentionMs: 0 });
+        for (let b = 0; b < 4; b++) {
+          await log.produce(t, Array.from({ length: 10 }, (_, i) => ({ key: bytes(`k${(b * 10 + i) % 7}`), value: i === 9 && b === 1 ? null : bytes(`v${b * 10 + i}`) })));
+        }
+        await log.produce(t, [{ key: bytes("k0"), value: bytes("last") }]);
+        await log.compact(t);
+        const kept = (await readAll(log, t)).filter((r) => text(r.key) !== "__carls.compact");
+        assert.ok(kept.length < 41, `compaction removed records (${kept.length} of 41 left)`);
+        const { highWatermark } = (await log.offsets(t))[0]!;
+        for (let offset = 0; offset <= highWatermark; offset++) {
+          await sameAsRead(log, t, 0, offset);
+          await sameAsRead(log, t, 0, offset, { maxRecords: 2 });
+        }
+        assert.deepEqual(
+          (await readAllColumns(log, t, 0, { maxRecords: 3 })).map((r) => r.offset),
+          (await readAll(log, t)).map((r) => r.offset),
+        );
+      });
+
+      it("wait for data like read", async () => {
+        const t = topic("colwait");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        const started = Date.now();
+        const pending = log.readColumns(t, 0, 0, { waitMs: 10_000 });
+        setTimeout(() => void log.produce(t, [{ key: bytes("k"), value: bytes("late"), partition: 0 }]), 300);
+        const { columns, nextOffset } = await pending;
+        const elapsed = Date.now() - started;
+        assert.deepEqual(columnRecords(columns).map((r) => [r.offset, text(Buffer.from(r.value!, "hex"))]), [[0, "late"]]);
+        assert.equal(nextOffset, 1);
+        assert.ok(elapsed >= 250 && elapsed < 5_000, `woke after ${elapsed} ms`);
+
+        const quiet = Date.now();
+        const empty = await log.readColumns(t, 0, 1, { waitMs: 400 });
+        assert.equal(empty.columns.count, 0);
+        assert.equal(empty.nextOffset, 1);
+        assert.equal(empty.highWatermark, 1);
+        assert.ok(Date.now() - quiet >= 350);
+      });
+
+      it("reject what read rejects, with the same errors", async () => {
+        const t = topic("colerrors");
+        await log.createTopic(t, { partitions: 2, compacted: false });
+        await log.produce(t, [{ key: null, value: bytes("v"), partition: 0 }]);
+        const missing = topic("colmissing");
+        const cases: [name: string, partition: number, offset: number, code: LogErrorCode, mentions: string][] = [
+          [missing, 0, 0, "UnknownTopic", missing],
+          [t, 7, 0, "InvalidArgument", "partition 7"],
+          [t, 0, -1, "InvalidOffset", "-1"],
+          [t, 0, 5, "InvalidOffset", "5"],
+        ];
+        for (const [name, partition, offset, code, mentions] of cases) {
+          await rejectsWith(log.read(name, partition, offset), code, mentions);
+          await rejectsWith(log.readColumns(name, partition, offset), code, mentions);
+        }
+        for (const [options, mentions] of [
+          [{ maxRecords: 0 }, "maxRecords"],
+          [{ maxRecords: 1.5 }, "maxRecords"],
+          [{ maxBytes: 0 }, "maxBytes"],
+          [{ waitMs: -1 }, "waitMs"],
+        ] as const) {
+          await rejectsWith(log.read(t, 0, 0, options), "InvalidArgument", mentions);
+          await rejectsWith(log.readColumns(t, 0, 0, options), "InvalidArgument", mentions);
+        }
+        await log.deleteTopic(t);
+        await rejectsWith(log.readColumns(t, 0, 0), "UnknownTopic", t);
+      });
+
+      it("return values larger than a broker message (3 MB) whole, as read does", async () => {
+        const t = topic("collarge");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        const value = new Uint8Array(3 * 1024 * 1024);
+        for (let i = 0; i < value.length; i++) value[i] = (i * 31 + 7) & 0xff;
+        await log.produce(t, [{ key: bytes("ckpt"), value: bytes("before") }, { key: bytes("ckpt"), value }, { key: bytes("ckpt"), value: bytes("after") }]);
+        const [offsets] = await log.offsets(t);
+        let offset = 0;
+        const values: Uint8Array[] = [];
+        while (offset < offsets!.highWatermark) {
+          const result = await sameAsRead(log, t, 0, offset);
+          for (let i = 0; i < result.columns.count; i++) values.push(columnValue(result.columns, i)!);
+          offset = result.nextOffset;
+        }
+        assert.deepEqual(values.map((v) => v.byteLength), [6, value.length, 5]);
+        assert.ok(Buffer.from(values[1]!).equals(Buffer.from(value)));
+        assert.equal(text(values[2]!), "after");
       });
     });
 

@@ -1,4 +1,5 @@
 import { LogError } from "../errors.ts";
+import type { ColumnsBuilder } from "../columns.ts";
 import type { Bytes, Headers, LogRecord, ProduceRecord } from "../types.ts";
 
 /**
@@ -172,6 +173,82 @@ export function decodeBatch(
     out.push({ offset, timestamp, key, value, headers });
   }
   return { bytes: taken, complete: true };
+}
+
+/**
+ * `decodeBatch` into columns: the records of a batch with offset ≥ `fromOffset`, until `limit`
+ * records in `out` or `maxBytes` of keys and values are reached, with no object per record.
+ * `bytes[0 .. length]` is the batch (it may be a view of a buffer that the store reuses): the span of
+ * the batch holding the records taken is copied once into `out.data`, and their keys and values
+ * point into that copy. Returns the bytes taken and whether the whole batch was consumed.
+ */
+export function decodeBatchColumns(
+  bytes: Uint8Array,
+  length: number,
+  fromOffset: number,
+  out: ColumnsBuilder,
+  limit: number,
+  maxBytes: number,
+  where: string,
+): { bytes: number; complete: boolean } {
+  if (length > bytes.byteLength) throw new RangeError(`batch length ${length} is past the end of its ${bytes.byteLength}-byte buffer`);
+  if (length < HEADER_BYTES) corrupt(where, `${length} bytes is shorter than a batch header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+  if (view.getUint32(0, true) !== MAGIC) corrupt(where, "bad magic number");
+  const count = view.getUint32(4, true);
+  const baseOffset = view.getFloat64(8, true);
+  const end = length;
+  let pos = HEADER_BYTES;
+  let i = 0;
+  // Records below `fromOffset` (a read starting inside the batch).
+  for (; i < count; i++) {
+    if (pos + RECORD_FIXED_BYTES > end) corrupt(where, `record ${i} of ${count} runs past the end`);
+    if (baseOffset + view.getUint32(pos, true) >= fromOffset) break;
+    const keyLength = view.getInt32(pos + 12, true);
+    const valueLength = view.getInt32(pos + 16, true);
+    const headerCount = view.getUint16(pos + 20, true);
+    const dataEnd = pos + RECORD_FIXED_BYTES + (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0);
+    if (keyLength < -1 || valueLength < -1 || dataEnd > end) corrupt(where, `record ${i} has lengths past the end`);
+    pos = headerCount === 0 ? dataEnd : skipHeaders(view, dataEnd, headerCount, end, where);
+  }
+  if (i === count) return { bytes: 0, complete: true };
+  const first = out.count;
+  const stop = first + Math.min(count - i, limit - first);
+  out.reserveRecords(stop - first);
+  const { offsets, timestamps, keyStart, keyLength: keyLengths, valueStart, valueLength: valueLengths } = out;
+  const spanStart = pos;
+  // Where byte `pos` of the batch lands in `out.data`.
+  const shift = out.dataLength - spanStart;
+  let n = first;
+  let taken = 0;
+  for (; n < stop; n++) {
+    if (pos + RECORD_FIXED_BYTES > end) corrupt(where, `record ${i + n - first} of ${count} runs past the end`);
+    const keyLength = view.getInt32(pos + 12, true);
+    const valueLength = view.getInt32(pos + 16, true);
+    const keyBytes = keyLength > 0 ? keyLength : 0;
+    const valueBytes = valueLength > 0 ? valueLength : 0;
+    const keyAt = pos + RECORD_FIXED_BYTES;
+    const dataEnd = keyAt + keyBytes + valueBytes;
+    if (keyLength < -1 || valueLength < -1 || dataEnd > end) corrupt(where, `record ${i + n - first} has lengths past the end`);
+    if (taken > 0 && taken + keyBytes + valueBytes > maxBytes) break;
+    offsets[n] = baseOffset + view.getUint32(pos, true);
+    timestamps[n] = view.getFloat64(pos + 4, true);
+    keyStart[n] = keyAt + shift;
+    keyLengths[n] = keyLength;
+    valueStart[n] = keyAt + keyBytes + shift;
+    valueLengths[n] = valueLength;
+    taken += keyBytes + valueBytes;
+    const headerCount = view.getUint16(pos + 20, true);
+    pos = headerCount === 0 ? dataEnd : skipHeaders(view, dataEnd, headerCount, end, where);
+  }
+  const complete = i + n - first === count;
+  if (n > out.count) {
+    out.reserveData(pos - spanStart);
+    out.data.set(new Uint8Array(bytes.buffer, bytes.byteOffset + spanStart, pos - spanStart), out.dataLength);
+    out.dataLength += pos - spanStart;
+    out.count = n;
+  }
+  return { bytes: taken, complete };
 }
 
 function skipHeaders(view: DataView, pos: number, headerCount: number, end: number, where: string): number {

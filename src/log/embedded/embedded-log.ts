@@ -1,6 +1,8 @@
+import { COLUMNS_MAX_BYTES, ColumnsBuilder, emptyColumns } from "../columns.ts";
 import { LogError } from "../errors.ts";
 import { Partitioner } from "../partitioner.ts";
 import type {
+  ColumnarReadResult,
   CompactionResult,
   ConsumerOptions,
   GroupConsumer,
@@ -22,8 +24,9 @@ import {
   checkTopicName,
   configConflicts,
   normaliseTopicConfig,
+  readLimit,
 } from "../validate.ts";
-import { decodeBatch, encodeBatch, setBaseOffset } from "./batch-codec.ts";
+import { decodeBatch, decodeBatchColumns, encodeBatch, setBaseOffset } from "./batch-codec.ts";
 import { EmbeddedGroupConsumer } from "./group-consumer.ts";
 import { applyRetention, compactPartition, needsCompaction } from "./maintenance.ts";
 import { ChangeNotifier } from "./notifier.ts";
@@ -166,12 +169,66 @@ export class EmbeddedLog implements Log {
     const meta = this.topic(topic);
     checkPartition(topic, partition, meta.config.partitions);
     checkOffset(topic, partition, offset);
-    const deadline = Date.now() + (options.waitMs ?? 0);
+    const { maxRecords, maxBytes, deadline } = readLimits(options);
     for (;;) {
-      const result = this.readNow(topic, meta, partition, offset, options.maxRecords ?? DEFAULT_MAX_RECORDS, options.maxBytes ?? DEFAULT_MAX_BYTES);
+      const result = this.readNow(topic, meta, partition, offset, maxRecords, maxBytes);
       if (result.records.length > 0 || result.nextOffset > offset || Date.now() >= deadline || options.signal?.aborted) return result;
       await this.waitForChange(deadline, options.signal);
     }
+  }
+
+  async readColumns(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<ColumnarReadResult> {
+    const meta = this.topic(topic);
+    checkPartition(topic, partition, meta.config.partitions);
+    checkOffset(topic, partition, offset);
+    const { maxRecords, maxBytes, deadline } = readLimits(options);
+    for (;;) {
+      const result = this.readColumnsNow(topic, meta, partition, offset, maxRecords, Math.min(maxBytes, COLUMNS_MAX_BYTES));
+      if (result.columns.count > 0 || result.nextOffset > offset || Date.now() >= deadline || options.signal?.aborted) return result;
+      await this.waitForChange(deadline, options.signal);
+    }
+  }
+
+  /**
+   * `readNow` into columns. Batches are fetched with `getBinaryFast`, a view into LMDB's reused
+   * read buffer (or its memory map) rather than a fresh copy per batch as `getRange` gives: the
+   * decoder copies the span it takes straight into the columns' data, so each byte is copied once
+   * out of LMDB's buffer, and a read covering many batches still yields one buffer.
+   */
+  readColumnsNow(topic: string, meta: TopicMeta, partition: number, offset: number, maxRecords: number, maxBytes: number): ColumnarReadResult {
+    const state = this.partitionState(topic, meta, partition);
+    if (offset > state.hw) {
+      throw new LogError("InvalidOffset", `offset ${offset} is past the end of ${topic}[${partition}] (high watermark ${state.hw})`);
+    }
+    const from = Math.max(offset, state.logStart);
+    if (from >= state.hw) return { columns: emptyColumns(), nextOffset: from, highWatermark: state.hw, logStartOffset: state.logStart };
+    const batches = this.store.batches;
+    const where = `${topic}[${partition}]`;
+    // Offsets are unique, so no more than this many records can come back.
+    const most = Math.min(maxRecords, state.hw - from);
+    let out: ColumnsBuilder | undefined;
+    let nextOffset = state.hw;
+    let bytes = 0;
+    // Keys first: a get between the steps of a range iteration would share LMDB's key buffer.
+    const keys = [...batches.getKeys({ start: [meta.id, partition, from], end: [meta.id, partition, state.hw] })];
+    for (const key of keys) {
+      const value = batches.getBinaryFast(key);
+      if (value === undefined) continue;
+      // `length`, not `byteLength`: lmdb-js sets it to the size of the value in its reused buffer.
+      const length = value.length;
+      out ??= sizedBuilder(value, length, most, maxBytes);
+      const taken = decodeBatchColumns(value, length, from, out, maxRecords, maxBytes - bytes, where);
+      bytes += taken.bytes;
+      if (!taken.complete) {
+        nextOffset = out.offsets[out.count - 1]! + 1;
+        break;
+      }
+      if (out.count >= maxRecords || bytes >= maxBytes) {
+        nextOffset = key[2] + 1;
+        break;
+      }
+    }
+    return { columns: out?.finish() ?? emptyColumns(), nextOffset, highWatermark: state.hw, logStartOffset: state.logStart };
   }
 
   /** Sleeps until something is committed (in any process) or the deadline passes. */
@@ -299,6 +356,26 @@ export class EmbeddedLog implements Log {
     this.notifier.close();
     await this.store.root.close();
   }
+}
+
+/** The limits of a read, checked as the Kafka backend checks them. */
+function readLimits(options: ReadOptions): { maxRecords: number; maxBytes: number; deadline: number } {
+  return {
+    maxRecords: readLimit("maxRecords", options.maxRecords, DEFAULT_MAX_RECORDS, 1),
+    maxBytes: readLimit("maxBytes", options.maxBytes, DEFAULT_MAX_BYTES, 1),
+    deadline: Date.now() + readLimit("waitMs", options.waitMs, 0, 0),
+  };
+}
+
+/**
+ * Columns sized from the first batch read: its records per byte, times what the limits allow
+ * (`most` records, `maxBytes` of keys and values). A good guess spares the builder regrowing.
+ */
+function sizedBuilder(first: Uint8Array, length: number, most: number, maxBytes: number): ColumnsBuilder {
+  const count = Math.max(1, new DataView(first.buffer, first.byteOffset, length).getUint32(4, true));
+  const perRecord = Math.max(1, (length - 24) / count);
+  const records = Math.max(1, Math.min(most, Math.ceil(maxBytes / Math.max(1, perRecord - 22)) + count));
+  return new ColumnsBuilder(records, records * perRecord);
 }
 
 const unknownTopic = (topic: string) => new LogError("UnknownTopic", `topic ${topic} does not exist`);

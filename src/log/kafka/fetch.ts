@@ -1,6 +1,6 @@
 import { LogError } from "../errors.ts";
 import type { LogRecord, ReadOptions, ReadResult } from "../types.ts";
-import { checkOffset, checkPartition, checkTopicName } from "../validate.ts";
+import { checkOffset, checkPartition, checkTopicName, readLimit } from "../validate.ts";
 import { ChunkAssembler } from "./chunking.ts";
 import { errorType } from "./failures.ts";
 import { READ_UNCOMMITTED, send } from "./internals.ts";
@@ -22,14 +22,6 @@ const WAIT_SLICE_MS = 500;
  * bounds what is fetched beyond those limits and then dropped (batches past them are not decoded).
  */
 const FETCH_BYTES = 4 * 1024 * 1024;
-
-function readLimit(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new LogError("InvalidArgument", `read option ${name} must be an integer >= ${min}, got ${value}`);
-  }
-  return value;
-}
 
 /** Rejects with the signal's reason as soon as it aborts; the request itself runs on. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
