@@ -17,4 +17,5 @@ export { topicSource, type TopicSourceOptions } from "./sources/topic.ts";
 export type { FieldMapping } from "./sources/json-records.ts";
 export { syntheticEvents, syntheticSource, homophilyOf, type SyntheticOptions } from "./synthetic.ts";
 export { writePredictions, type Prediction, type PredictionSink } from "./sinks.ts";
-export { readGraph, readDeadLetters, readTopic, type GraphSnapshot, type DeadLetterView } from "./read-back.ts";
+export { readGraph, readDeadLetters, type GraphSnapshot, type DeadLetterView } from "./read-back.ts";
+export { readTopic } from "../src/log/read-all.ts";

@@ -1,5 +1,6 @@
 /** Reads the graph topics of a namespace back, latest value per key, e.g. to check an ingest. */
-import type { Log, LogRecord } from "../src/log/types.ts";
+import { readTopic } from "../src/log/read-all.ts";
+import type { Log } from "../src/log/types.ts";
 import { DEAD_LETTER_HEADERS } from "../src/schema/dead-letter.ts";
 import { decodeEdge, decodeNode, type EdgeUpsert, type NodeUpsert } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
@@ -11,17 +12,6 @@ export interface GraphSnapshot {
   /** Records stored in the topics (before compaction, every write counts). */
   readonly nodeRecords: number;
   readonly edgeRecords: number;
-}
-
-export async function* readTopic(log: Log, topic: string): AsyncGenerator<LogRecord> {
-  for (const { partition, logStartOffset, highWatermark } of await log.offsets(topic)) {
-    for (let offset = logStartOffset; offset < highWatermark; ) {
-      const result = await log.read(topic, partition, offset);
-      yield* result.records;
-      if (result.nextOffset <= offset) break;
-      offset = result.nextOffset;
-    }
-  }
 }
 
 export async function readGraph(log: Log, namespace: string): Promise<GraphSnapshot> {

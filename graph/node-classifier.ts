@@ -3,12 +3,10 @@
  * the tfjs models. Full batch, Kipf & Welling's protocol (Adam, early stopping when the validation
  * loss rises above its mean over the last 10 epochs), features row-normalised.
  */
-import { gcn } from "./gnn/gcn.ts";
 import type { Model } from "./gnn/model.ts";
-import { sage } from "./gnn/sage.ts";
-import { normalizedAdjacency, rowNormalize, type SparseMatrix } from "./gnn/sparse.ts";
 import * as tf from "./gnn/tf.ts";
 import { adam, evaluate, trainStep, type Batch } from "./gnn/train.ts";
+import { buildModel, graphInputs } from "./models.ts";
 import type { GraphStore } from "./store/graph-store.ts";
 
 export interface NodeClassifierOptions {
@@ -29,26 +27,18 @@ export interface TrainedNodeClassifier {
 }
 
 export function trainNodeClassifier(store: GraphStore, options: NodeClassifierOptions = {}): TrainedNodeClassifier {
-  const n = store.numNodes;
-  const { dim, data } = store.features();
+  const { dim } = store.features();
   const labels = store.labels();
   const classes = labels.reduce((max, label) => Math.max(max, label), -1) + 1;
   if (dim === 0 || classes < 2) throw new Error(`trainNodeClassifier: the graph needs node features and at least two labelled classes (features ${dim}, classes ${classes})`);
   const masks = store.masks();
   if (!masks.train.includes(1)) throw new Error("trainNodeClassifier: no node is in the train split");
 
-  const features = tf.tensor2d(rowNormalizeDense(data, n, dim), [n, dim]);
-  const csr = store.snapshot();
-  const adjacency: SparseMatrix = { shape: [n, n], rowPtr: csr.rowPtr, colIdx: csr.colIdx, values: new Float32Array(csr.colIdx.length).fill(1) };
   const seed = options.seed ?? 0;
-  const hiddenDim = options.hiddenDim ?? 16;
-  const release = () => features.dispose();
-  if (options.model === "gcn") {
-    const inputs = { features, adjacency: normalizedAdjacency(edgesOf(adjacency), n, { selfLoops: true }) };
-    return fit(store, gcn({ inputDim: dim, hiddenDim, classes, seed }), inputs, options, release);
-  }
-  const mean = rowNormalize(adjacency);
-  return fit(store, sage({ inputDim: dim, hiddenDim, classes, seed, inputDropout: true }), { features, blocks: [mean, mean] }, options, release);
+  const kind = options.model ?? "sage";
+  const built = graphInputs(store, kind);
+  const model = buildModel({ kind, inputDim: dim, hiddenDim: options.hiddenDim ?? 16, classes, seed });
+  return fit(store, model, built.inputs, options, () => built.dispose());
 }
 
 function fit<I>(store: GraphStore, model: Model<I>, inputs: I, options: NodeClassifierOptions, release: () => void): TrainedNodeClassifier {
@@ -86,27 +76,3 @@ function fit<I>(store: GraphStore, model: Model<I>, inputs: I, options: NodeClas
 }
 
 
-function rowNormalizeDense(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let c = 0; c < cols; c++) sum += data[r * cols + c]!;
-    if (sum !== 0) for (let c = 0; c < cols; c++) out[r * cols + c] = data[r * cols + c]! / sum;
-  }
-  return out;
-}
-
-/** Each undirected edge of a symmetric CSR once (src < dst). */
-function edgesOf(a: SparseMatrix): { src: Int32Array; dst: Int32Array } {
-  const src: number[] = [];
-  const dst: number[] = [];
-  for (let r = 0; r < a.shape[0]; r++) {
-    for (let p = a.rowPtr[r]!; p < a.rowPtr[r + 1]!; p++) {
-      if (r < a.colIdx[p]!) {
-        src.push(r);
-        dst.push(a.colIdx[p]!);
-      }
-    }
-  }
-  return { src: Int32Array.from(src), dst: Int32Array.from(dst) };
-}

@@ -34,6 +34,10 @@ export class NeighbourBankView extends BankView {
     return this.lists.size;
   }
 
+  stepOf(key: string): number {
+    return this.lists.get(key)?.step ?? -1;
+  }
+
   /** A key's neighbours, best first, or undefined when the bank holds none for it. */
   get(key: string): NeighbourList | undefined {
     return this.lists.get(key);

@@ -16,6 +16,8 @@ export abstract class BankView {
   protected constructor(readonly follower: BankFollower) {}
 
   abstract get size(): number;
+  /** The checkpoint step a key's value came from, -1 when the bank does not hold it. */
+  abstract stepOf(key: string): number;
   protected abstract get steps(): StepCounts | undefined;
 
   get name(): string {

@@ -122,7 +122,7 @@ export function decodeEdge(key: Uint8Array | null, value: Uint8Array | null): De
   return { ok: true, value: { kind: "edge", src, dst, ...meta.value } };
 }
 
-function decodeId(key: Uint8Array | null): Decoded<string> {
+export function decodeId(key: Uint8Array | null): Decoded<string> {
   if (key === null || key.byteLength === 0) return fail("record has no key (a node or edge id is required)");
   try {
     return { ok: true, value: dec.decode(key) };

@@ -1,0 +1,84 @@
+/**
+ * Models and their inputs by name, so that a checkpoint (which names its model) can be turned back
+ * into a model by a maker, and a trainer, a maker and a classifier build inputs the same way.
+ */
+import { gcn } from "./gnn/gcn.ts";
+import { mlp } from "./gnn/mlp.ts";
+import type { Model } from "./gnn/model.ts";
+import { sage } from "./gnn/sage.ts";
+import { normalizedAdjacency, rowNormalize, type SparseMatrix } from "./gnn/sparse.ts";
+import * as tf from "./gnn/tf.ts";
+import type { GraphStore } from "./store/graph-store.ts";
+
+export type ModelKind = "gcn" | "sage" | "mlp";
+
+/** Everything needed to rebuild a model; checkpoints carry it. */
+export interface ModelSpec {
+  readonly kind: ModelKind;
+  readonly inputDim: number;
+  readonly hiddenDim: number;
+  readonly classes: number;
+  readonly seed: number;
+  readonly dropout?: number;
+  readonly weightDecay?: number;
+}
+
+export function buildModel(spec: ModelSpec): Model<unknown> {
+  switch (spec.kind) {
+    case "gcn":
+      return gcn(spec) as Model<unknown>;
+    case "mlp":
+      return mlp(spec) as Model<unknown>;
+    case "sage":
+      return sage({ ...spec, inputDropout: true }) as Model<unknown>;
+    default:
+      throw new Error(`unknown model kind ${JSON.stringify((spec as { kind: unknown }).kind)} (expected gcn, sage or mlp)`);
+  }
+}
+
+/** A model's full-graph inputs, built from the store as it is now. */
+export interface GraphInputs {
+  readonly inputs: unknown;
+  /** The node index of each output row is the row itself (indices of the store). */
+  readonly rows: number;
+  dispose(): void;
+}
+
+/** Row-normalised features, plus the propagation the model kind needs (Kipf's Â for GCN, mean for SAGE). */
+export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
+  const n = store.numNodes;
+  const { dim, data } = store.features();
+  const features = tf.tensor2d(rowNormalizeDense(data, n, dim), [n, dim]);
+  const dispose = () => features.dispose();
+  if (kind === "mlp") return { inputs: { features }, rows: n, dispose };
+  const csr = store.snapshot();
+  const adjacency: SparseMatrix = { shape: [n, n], rowPtr: csr.rowPtr, colIdx: csr.colIdx, values: new Float32Array(csr.colIdx.length).fill(1) };
+  if (kind === "gcn") return { inputs: { features, adjacency: normalizedAdjacency(edgesOf(adjacency), n, { selfLoops: true }) }, rows: n, dispose };
+  const mean = rowNormalize(adjacency);
+  return { inputs: { features, blocks: [mean, mean] }, rows: n, dispose };
+}
+
+function rowNormalizeDense(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let c = 0; c < cols; c++) sum += data[r * cols + c]!;
+    if (sum !== 0) for (let c = 0; c < cols; c++) out[r * cols + c] = data[r * cols + c]! / sum;
+  }
+  return out;
+}
+
+/** Each undirected edge of a symmetric CSR once (src < dst). */
+function edgesOf(a: SparseMatrix): { src: Int32Array; dst: Int32Array } {
+  const src: number[] = [];
+  const dst: number[] = [];
+  for (let r = 0; r < a.shape[0]; r++) {
+    for (let p = a.rowPtr[r]!; p < a.rowPtr[r + 1]!; p++) {
+      if (r < a.colIdx[p]!) {
+        src.push(r);
+        dst.push(a.colIdx[p]!);
+      }
+    }
+  }
+  return { src: Int32Array.from(src), dst: Int32Array.from(dst) };
+}

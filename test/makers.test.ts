@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+import { initBackend } from "../graph/gnn/backend.ts";
+import { VectorBankView, bankTopics, decodeEnvelope } from "../src/bank/index.ts";
+import { readTopic } from "../src/log/read-all.ts";
+import type { Log } from "../src/log/index.ts";
+import { embeddingsMaker, startMaker } from "../src/makers/index.ts";
+import { encodeEdge } from "../src/schema/graph-records.ts";
+import { graphTopics } from "../src/schema/graph-topics.ts";
+import { embeddedBackend, freshNamespace } from "./support/backends.ts";
+import { publishModel, referenceEmbeddings, seedGraph } from "./support/loop-fixtures.ts";
+
+before(() => initBackend());
+const backend = embeddedBackend();
+
+async function assertBankMatches(log: Log, namespace: string, seed: number, step: number): Promise<void> {
+  const expected = await referenceEmbeddings(log, namespace, seed);
+  const view = await VectorBankView.open(log, namespace, "embeddings", { follow: false });
+  assert.equal(view.size, expected.size, "one embedding per live node");
+  const keys = [...expected.keys()];
+  const { values, found, steps } = view.lookup(keys);
+  assert.ok(found.every((f) => f === 1));
+  assert.ok(steps.every((s) => s === step), `every embedding is from step ${step}`);
+  keys.forEach((key, i) => assert.deepEqual(values.subarray(i * 8, (i + 1) * 8), expected.get(key), `embedding of ${key}`));
+  await view.close();
+}
+
+/** (key, step) pairs written to the history more than once: work done twice. */
+async function doubleWrites(log: Log, namespace: string): Promise<number> {
+  const seen = new Set<string>();
+  let twice = 0;
+  for await (const record of readTopic(log, bankTopics(namespace, "embeddings").history)) {
+    const step = new DataView(decodeEnvelope(record.value).payload.buffer, decodeEnvelope(record.value).payload.byteOffset + 16, 8).getFloat64(0, true);
+    const id = `${new TextDecoder().decode(record.key!)}@${step}`;
+    if (seen.has(id)) twice++;
+    seen.add(id);
+  }
+  return twice;
+}
+
+describe("maker runtime and the embeddings maker", () => {
+  it("embeds every node with the newest checkpoint, then only what a graph change makes stale", async () => {
+    const log = await backend.open();
+    const ns = freshNamespace();
+    await seedGraph(log, ns);
+    await publishModel(log, ns, 1, 11);
+    const maker = await startMaker(log, ns, embeddingsMaker(), { pollWaitMs: 50 });
+    await maker.caughtUp(1);
+    assert.equal(maker.stats().computed, 1500);
+    await assertBankMatches(log, ns, 11, 1);
+
+    await publishModel(log, ns, 2, 12);
+    await maker.caughtUp(2);
+    assert.equal(maker.stats().computed, 3000, "a new checkpoint recomputes every node once");
+    await assertBankMatches(log, ns, 12, 2);
+
+    const before = maker.stats().computed;
+    const cycles = maker.stats().cycles;
+    await log.produce(graphTopics(ns).edges, [encodeEdge({ src: "0", dst: "1" })]);
+    const deadline = Date.now() + 20_000;
+    while (maker.stats().computed === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (maker.stats().cycles < cycles + 2) await new Promise((r) => setTimeout(r, 50));
+    const recomputed = maker.stats().computed - before;
+    assert.ok(recomputed > 2 && recomputed < 300, `a new edge recomputes its endpoints' 2-hop neighbourhood only (recomputed ${recomputed})`);
+    await maker.stop();
+    await assertBankMatches(log, ns, 12, 2);
+    await log.close();
+  });
+
+  it("splits the keys between two makers in one group, and recovers from a SIGKILL without losing work", async () => {
+    const log = await backend.open();
+    const ns = freshNamespace();
+    await seedGraph(log, ns, 3000);
+    const a = child(backend.url, ns, "100");
+    const b = child(backend.url, ns, "100");
+    await until(() => owned(a).length > 0 && owned(b).length > 0 && new Set([...owned(a), ...owned(b)]).size === 4 && owned(a).length + owned(b).length === 4, "the two makers to split the 4 node partitions");
+    await publishModel(log, ns, 1, 21);
+    await until(() => caught(a, 1) && caught(b, 1), "both makers to catch up with step 1");
+    const [fromA, fromB] = [computed(a), computed(b)];
+    assert.ok(fromA > 0 && fromB > 0, `both makers worked (${fromA} and ${fromB})`);
+    assert.equal(fromA + fromB, 3000, "together they embedded every node exactly once");
+    await assertBankMatches(log, ns, 21, 1);
+
+    // Kill one maker in the middle of step 2; the survivor takes its partitions over.
+    await publishModel(log, ns, 2, 22);
+    await until(() => batches(a).length >= 3 + batchesAt(a, 1), "maker a to write a few batches of step 2");
+    assert.ok(!caught(a, 2), "a is killed before it finishes step 2");
+    a.proc.kill("SIGKILL");
+    await a.exited;
+    await until(() => caught(b, 2, "0,1,2,3"), "maker b to finish step 2 alone after a's session expired", 60_000);
+    await assertBankMatches(log, ns, 22, 2);
+    b.proc.kill("SIGTERM");
+    assert.equal(await b.exited, 0);
+    const twice = await doubleWrites(log, ns);
+    assert.ok(twice <= 100, `at most the batch in flight when a died is redone (${twice} keys)`);
+    await log.close();
+  });
+});
+
+interface Child {
+  proc: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+function child(...args: string[]): Child {
+  const proc = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "maker-child.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines: string[] = [];
+  let partial = "";
+  proc.stdout!.on("data", (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split("\n");
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  return { proc, lines, exited: new Promise((resolve) => proc.on("exit", (code) => resolve(code))) };
+}
+
+const owned = (c: Child) => c.lines.filter((l) => l.startsWith("owns ")).at(-1)?.slice(5).split(",").filter(Boolean) ?? [];
+const batches = (c: Child) => c.lines.filter((l) => l.startsWith("batch "));
+const computed = (c: Child) => Number(batches(c).at(-1)?.slice(6) ?? 0);
+const caught = (c: Child, step: number, partitions?: string) => c.lines.some((l) => l.startsWith(`caught-up ${step} `) && (partitions === undefined || l === `caught-up ${step} ${partitions}`));
+const batchesAt = (c: Child, step: number) => batches({ ...c, lines: c.lines.slice(0, c.lines.findIndex((l) => l.startsWith(`caught-up ${step} `))) }).length;
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
