@@ -1,8 +1,9 @@
-/** Graph neural networks on tfjs: backend choice, sparse aggregation, GCN, GraphSAGE, samplers, training steps. */
+/** Graph neural networks on tfjs: backend choice, sparse aggregation, GCN, GraphSAGE, an MLP baseline, samplers, training steps. */
 export { initBackend, type BackendInfo, type BackendName } from "./backend.ts";
 export { gcn, type GcnConfig, type GcnInputs } from "./gcn.ts";
 export type { Features } from "./layers.ts";
 export { type Model, type NamedWeight } from "./model.ts";
+export { mlp, type MlpConfig, type MlpInputs } from "./mlp.ts";
 export { loadPlanetoidCsv, type PlanetoidData } from "./planetoid-csv.ts";
 export { Rng } from "./random.ts";
 export { sage, type FeatureRows, type SageConfig, type SageInputs } from "./sage.ts";
