@@ -44,11 +44,15 @@ export interface GraphInputs {
   dispose(): void;
 }
 
-/** Row-normalised features, plus the propagation the model kind needs (Kipf's Â for GCN, mean for SAGE). */
+/**
+ * Features (row-normalised when they are counts, as bag-of-words are; signed features are left as
+ * they are), plus the propagation the model kind needs (Kipf's Â for GCN, mean for SAGE).
+ */
 export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
   const n = store.numNodes;
   const { dim, data } = store.features();
-  const features = tf.tensor2d(rowNormalizeDense(data, n, dim), [n, dim]);
+  const counts = data.every((x) => x >= 0);
+  const features = tf.tensor2d(counts ? rowNormalizeDense(data, n, dim) : data.slice(0, n * dim), [n, dim]);
   const dispose = () => features.dispose();
   if (kind === "mlp") return { inputs: { features }, rows: n, dispose };
   const csr = store.snapshot();

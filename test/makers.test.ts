@@ -6,7 +6,10 @@ import { initBackend } from "../graph/gnn/backend.ts";
 import { VectorBankView, bankTopics, decodeEnvelope } from "../src/bank/index.ts";
 import { readTopic } from "../src/log/read-all.ts";
 import type { Log } from "../src/log/index.ts";
-import { embeddingsMaker, startMaker } from "../src/makers/index.ts";
+import { NeighbourBankView } from "../src/bank/index.ts";
+import { exactNearest, recallAtK } from "../src/bank/nearest/nearest-index.ts";
+import { GraphStore } from "../graph/store/graph-store.ts";
+import { embeddingsMaker, neighboursMaker, NO_PSEUDO_LABEL, pseudoLabelsMaker, startMaker } from "../src/makers/index.ts";
 import { encodeEdge } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
 import { embeddedBackend, freshNamespace } from "./support/backends.ts";
@@ -66,6 +69,58 @@ describe("maker runtime and the embeddings maker", () => {
     assert.ok(recomputed > 2 && recomputed < 300, `a new edge recomputes its endpoints' 2-hop neighbourhood only (recomputed ${recomputed})`);
     await maker.stop();
     await assertBankMatches(log, ns, 12, 2);
+    await log.close();
+  });
+
+  it("finds each node's nearest neighbours by embedding, and pseudo-labels the confident unlabelled nodes", async () => {
+    const log = await backend.open();
+    const ns = freshNamespace();
+    await seedGraph(log, ns, 1000);
+    const makers = [
+      await startMaker(log, ns, embeddingsMaker(), { pollWaitMs: 50 }),
+      await startMaker(log, ns, neighboursMaker({ k: 5 }), { pollWaitMs: 50 }),
+      await startMaker(log, ns, embeddingsMaker({ output: "probabilities" }), { pollWaitMs: 50 }),
+      await startMaker(log, ns, pseudoLabelsMaker({ threshold: 0.3 }), { pollWaitMs: 50 }),
+    ];
+    await publishModel(log, ns, 3, 31);
+    await Promise.all(makers.map((m) => m.caughtUp(3)));
+
+    const embeddings = await VectorBankView.open(log, ns, "embeddings", { follow: false });
+    const neighbours = await NeighbourBankView.open(log, ns, "neighbours", { follow: false });
+    assert.equal(neighbours.size, 1000);
+    assert.equal(neighbours.version().minStep, 3);
+    const keys = Array.from({ length: 1000 }, (_, i) => String(i));
+    const vectors = embeddings.lookup(keys).values;
+    const labels = Int32Array.from(keys, Number);
+    const exact = exactNearest(vectors, labels, 8, vectors, 6, "cosine");
+    // The exact search finds each node itself first (unless it ties); compare the other five.
+    const expected = { labels: new Int32Array(5000), distances: new Float32Array(5000), k: 5 };
+    keys.forEach((key, q) => expected.labels.set(Array.from(exact.labels.subarray(q * 6, q * 6 + 6)).filter((l) => l !== q).slice(0, 5), q * 5));
+    const found = { labels: Int32Array.from(keys.flatMap((key) => neighbours.get(key)!.ids.map(Number))), distances: new Float32Array(5000), k: 5 };
+    const recall = recallAtK(found, expected);
+    assert.ok(recall >= 0.95, `recall@5 of the neighbour bank against exact search: ${recall}`);
+
+    const predictions = await VectorBankView.open(log, ns, "predictions", { follow: false });
+    const pseudo = await VectorBankView.open(log, ns, "pseudo-labels", { follow: false });
+    const graph = await GraphStore.open(log, ns);
+    const train = graph.masks().train;
+    let labelled = 0;
+    for (const key of keys) {
+      const index = graph.indexOf(key);
+      if (train[index] === 1) {
+        assert.equal(pseudo.stepOf(key), -1, `training node ${key} gets no pseudo-label`);
+        continue;
+      }
+      const probs = predictions.lookup([key]).values;
+      const best = probs.indexOf(Math.max(...probs));
+      const [label, confidence] = pseudo.lookup([key]).values;
+      assert.ok(Math.abs(confidence! - probs[best]!) < 1e-6);
+      assert.equal(label, probs[best]! >= 0.3 ? best : NO_PSEUDO_LABEL);
+      if (label !== NO_PSEUDO_LABEL) labelled++;
+    }
+    assert.ok(labelled > 0, "some nodes were confident enough");
+    await Promise.all(makers.map((m) => m.stop()));
+    await Promise.all([embeddings, neighbours, predictions, pseudo].map((v) => v.close()));
     await log.close();
   });
 

@@ -8,6 +8,8 @@ import type { Envelope } from "./codec.ts";
 import { BankFollower, type BankPosition } from "./follower.ts";
 import type { StepCounts } from "./step-counts.ts";
 import { BankView } from "./view.ts";
+import type { NearestIndexOptions, NearestResult } from "./nearest/nearest-index.ts";
+import { SyncedIndex } from "./nearest/synced-index.ts";
 import { readSnapshot, writeSnapshot } from "./snapshot.ts";
 import { bankTopics, ensureBankTopics } from "./topics.ts";
 import { VectorStore, type LookupResult, type MissingPolicy } from "./vector-store.ts";
@@ -23,14 +25,24 @@ export interface VectorBankViewOptions {
   readonly snapshotPath?: string;
   /** Partitions, if the bank does not exist yet (default 4). */
   readonly partitions?: number;
+  /** Settings of the HNSW index behind `nearest` (built on first use). */
+  readonly nearest?: Omit<NearestIndexOptions, "dim">;
+}
+
+/** A nearest neighbour: its key and its distance (cosine: 1 − cos). */
+export interface Neighbour {
+  readonly key: string;
+  readonly distance: number;
 }
 
 export class VectorBankView extends BankView {
   private store: VectorStore | undefined;
+  private readonly index: SyncedIndex;
 
-  private constructor(follower: BankFollower, dim: number | undefined) {
+  private constructor(follower: BankFollower, dim: number | undefined, nearest: Omit<NearestIndexOptions, "dim"> = {}) {
     super(follower);
     if (dim !== undefined) this.store = new VectorStore(dim);
+    this.index = new SyncedIndex(nearest);
   }
 
   static async open(log: Log, namespace: string, name: string, options: VectorBankViewOptions = {}): Promise<VectorBankView> {
@@ -40,11 +52,11 @@ export class VectorBankView extends BankView {
     if (snapshot) checkSnapshotFits(snapshot.header, topics.bank, partitions, options.dim, await log.offsets(topics.bank));
     let view: VectorBankView | undefined;
     const follower = new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope), snapshot?.header.position);
-    view = new VectorBankView(follower, snapshot?.header.dim ?? options.dim);
+    view = new VectorBankView(follower, snapshot?.header.dim ?? options.dim, options.nearest);
     if (snapshot) {
       const store = view.store!;
       const { keys, steps, values, header } = snapshot;
-      for (let i = 0; i < keys.length; i++) store.set(keys[i]!, values.subarray(i * header.dim, (i + 1) * header.dim), steps[i]!);
+      for (let i = 0; i < keys.length; i++) view.index.rowChanged(store.set(keys[i]!, values.subarray(i * header.dim, (i + 1) * header.dim), steps[i]!));
     }
     await follower.catchUp();
     if (options.follow ?? true) follower.start(options.pollWaitMs);
@@ -77,6 +89,23 @@ export class VectorBankView extends BankView {
     return this.store?.stepOf(key) ?? -1;
   }
 
+  /**
+   * The k nearest keys of each of `keys` by their vectors, through the HNSW index (each key itself
+   * left out). Keys the bank does not hold get an empty list.
+   */
+  async nearestOfKeys(keys: readonly string[], k: number): Promise<Neighbour[][]> {
+    const store = this.storeOrThrow();
+    const { values, found } = store.lookup(keys);
+    const exclude = Int32Array.from(keys, (key) => store.rowOfKey(key));
+    const result = await this.index.search(store, values, k, exclude);
+    return keys.map((_, q) => (found[q] ? this.neighbours(result, q) : []));
+  }
+
+  /** The k nearest keys of a vector. */
+  async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
+    return this.neighbours(await this.index.search(this.storeOrThrow(), vector, k), 0);
+  }
+
   /** Writes what the view holds, and where it is in the topic, to `path` (atomically). */
   async snapshot(path: string): Promise<void> {
     const store = this.storeOrThrow();
@@ -97,9 +126,24 @@ export class VectorBankView extends BankView {
     return this.store;
   }
 
+  override async close(): Promise<void> {
+    await super.close();
+    await this.index.close();
+  }
+
+  private neighbours(result: NearestResult, query: number): Neighbour[] {
+    const out: Neighbour[] = [];
+    for (let j = 0; j < result.k; j++) {
+      const key = result.labels[query * result.k + j]! >= 0 ? this.store!.keyOfRowAt(result.labels[query * result.k + j]!) : undefined;
+      if (key !== undefined) out.push({ key, distance: result.distances[query * result.k + j]! });
+    }
+    return out;
+  }
+
   private apply(key: string, envelope: Envelope): string | undefined {
     if (envelope.kind === "deleted") {
-      this.store?.delete(key);
+      const row = this.store?.delete(key) ?? -1;
+      if (row >= 0) this.index.rowRemoved(row);
       return undefined;
     }
     if (envelope.kind !== "vector") return `a vector bank cannot hold a ${envelope.kind} record`;
@@ -111,7 +155,7 @@ export class VectorBankView extends BankView {
     }
     this.store ??= new VectorStore(layout.dim);
     if (layout.dim !== this.store.dim) return `vector of dim ${layout.dim} in a bank of dim ${this.store.dim}`;
-    this.store.setFromBytes(key, envelope.payload, layout.valuesAt, layout.step);
+    this.index.rowChanged(this.store.setFromBytes(key, envelope.payload, layout.valuesAt, layout.step));
     return undefined;
   }
 

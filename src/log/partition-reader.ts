@@ -1,9 +1,11 @@
 /**
  * Reads every partition of a set of topics from tracked positions, handing each batch to one
  * handler. Reads of one partition are serialised (a `catchUp` during `follow` queues behind the
- * follower's read), so no record is applied twice and positions only move forward.
+ * follower's read), so no record is applied twice and positions only move forward. A batch is
+ * records (`PartitionReader`) or columns (`ColumnPartitionReader`, for readers that materialise
+ * many records without an object for each).
  */
-import type { Log, LogRecord, ReadOptions, TopicPartitionOffset } from "./types.ts";
+import type { Log, LogRecord, ReadOptions, RecordColumns, TopicPartitionOffset } from "./types.ts";
 
 export interface Source<K extends string> {
   readonly topic: string;
@@ -12,7 +14,13 @@ export interface Source<K extends string> {
 }
 
 /** Called after every read, also an empty one, with the partition's high watermark as the read saw it. */
-export type BatchHandler<K extends string> = (source: Source<K>, partition: number, records: readonly LogRecord[], highWatermark: number) => Promise<void>;
+export type BatchHandler<K extends string, B = readonly LogRecord[]> = (source: Source<K>, partition: number, batch: B, highWatermark: number) => Promise<void>;
+
+interface Batch<B> {
+  readonly batch: B;
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+}
 
 interface Cursor<K extends string> {
   readonly source: Source<K>;
@@ -22,13 +30,13 @@ interface Cursor<K extends string> {
   queue: Promise<void>;
 }
 
-export class PartitionReader<K extends string> {
+abstract class CursorReader<K extends string, B> {
   private readonly cursors: Cursor<K>[];
 
   constructor(
-    private readonly log: Log,
+    protected readonly log: Log,
     sources: readonly Source<K>[],
-    private readonly handle: BatchHandler<K>,
+    private readonly handle: BatchHandler<K, B>,
     private readonly maxRecords: number,
   ) {
     this.cursors = sources.flatMap((source) =>
@@ -48,8 +56,11 @@ export class PartitionReader<K extends string> {
     cursor.offset = offset;
   }
 
-  /** Reads every partition up to its high watermark as of this call, sources in the order given. */
-  async catchUp(): Promise<void> {
+  /**
+   * Reads every partition up to its high watermark as of this call, sources in the order given.
+   * `before` first learns how many offsets that covers: an upper bound on the records to come.
+   */
+  async catchUp(before?: (offsets: number) => void): Promise<void> {
     const targets = new Map<string, readonly number[]>();
     for (const cursor of this.cursors) {
       if (!targets.has(cursor.source.topic)) {
@@ -57,13 +68,14 @@ export class PartitionReader<K extends string> {
         targets.set(cursor.source.topic, offsets.map((o) => o.highWatermark));
       }
     }
+    before?.(this.cursors.reduce((sum, c) => sum + Math.max(0, targets.get(c.source.topic)![c.partition]! - c.offset), 0));
     for (const cursor of this.cursors) {
       const target = targets.get(cursor.source.topic)![cursor.partition]!;
       while (cursor.offset < target) await this.step(cursor, {});
     }
   }
 
-  /** Tails every partition with long-poll reads until `signal` aborts; rejects on the first failure. */
+  /** Tails every partition with long-poll reads until `signal` aborts (then resolves); rejects on the first failure. */
   async follow(signal: AbortSignal, waitMs: number): Promise<void> {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
@@ -75,6 +87,7 @@ export class PartitionReader<K extends string> {
           try {
             while (!stop.signal.aborted) await this.step(cursor, { waitMs, signal: stop.signal });
           } catch (error) {
+            if (signal.aborted) return; // the caller stopped us mid-read
             stop.abort();
             throw error;
           }
@@ -85,15 +98,17 @@ export class PartitionReader<K extends string> {
     }
   }
 
+  protected abstract read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<B>>;
+
   private step(cursor: Cursor<K>, options: ReadOptions): Promise<void> {
     const run = cursor.queue.then(async () => {
       const { source, partition } = cursor;
-      const result = await this.log.read(source.topic, partition, cursor.offset, { ...options, maxRecords: this.maxRecords });
+      const result = await this.read(source.topic, partition, cursor.offset, { ...options, maxRecords: this.maxRecords });
       // Moved before the handler runs, so that whatever the handler wakes sees positions that include the batch.
       const previous = cursor.offset;
       cursor.offset = Math.max(cursor.offset, result.nextOffset);
       try {
-        await this.handle(source, partition, result.records, result.highWatermark);
+        await this.handle(source, partition, result.batch, result.highWatermark);
       } catch (error) {
         cursor.offset = previous;
         throw error;
@@ -101,5 +116,21 @@ export class PartitionReader<K extends string> {
     });
     cursor.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** Hands each read to the handler as records. */
+export class PartitionReader<K extends string> extends CursorReader<K, readonly LogRecord[]> {
+  protected async read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<readonly LogRecord[]>> {
+    const { records, nextOffset, highWatermark } = await this.log.read(topic, partition, offset, options);
+    return { batch: records, nextOffset, highWatermark };
+  }
+}
+
+/** Hands each read to the handler as columns (`Log.readColumns`): no object per record. */
+export class ColumnPartitionReader<K extends string> extends CursorReader<K, RecordColumns> {
+  protected async read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<RecordColumns>> {
+    const { columns, nextOffset, highWatermark } = await this.log.readColumns(topic, partition, offset, options);
+    return { batch: columns, nextOffset, highWatermark };
   }
 }

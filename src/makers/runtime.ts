@@ -70,15 +70,27 @@ export async function startMaker(log: Log, namespace: string, maker: Maker, opti
   await maker.start({ log, namespace, graph, output });
 
   const stop = new AbortController();
-  const following = graph.follow(stop.signal);
+  let graphFailure: unknown;
+  const following = graph.follow(stop.signal).catch((error: unknown) => {
+    graphFailure = error;
+    stop.abort();
+  });
   const cycle = new MakerCycle(log, namespace, maker, graph, output, writer, progress, consumer, nodePartitions, options);
   const done = (async () => {
     try {
-      while (!stop.signal.aborted) await cycle.run(stop.signal);
+      while (!stop.signal.aborted) {
+        try {
+          await cycle.run(stop.signal);
+        } catch (error) {
+          if (stop.signal.aborted) break; // a read cut short by stop()
+          throw error;
+        }
+      }
     } finally {
       stop.abort();
       await Promise.allSettled([following, consumer.close(), output.close(), maker.close()]);
     }
+    if (graphFailure !== undefined) throw graphFailure;
   })();
   return {
     stats: () => cycle.stats(),

@@ -1,0 +1,115 @@
+/**
+ * Semi-supervised learning with a dynamic graph, the first CARLS paradigm, as one function: the
+ * graph is ingested into topics; makers run beside the trainer and keep the banks fresh (class
+ * probabilities and embeddings from the newest checkpoint, nearest neighbours by embedding,
+ * confident pseudo-labels); the trainer reads them every step, without waiting for the makers.
+ */
+import { join } from "node:path";
+import { planetoidSource, syntheticSource, writeGraph, type GraphSource } from "../../connectors/index.ts";
+import { initBackend } from "../../graph/gnn/backend.ts";
+import { buildModel, graphInputs, type ModelKind } from "../../graph/models.ts";
+import { GraphStore } from "../../graph/store/graph-store.ts";
+import { NeighbourBankView } from "../../src/bank/neighbour-view.ts";
+import { VectorBankView } from "../../src/bank/vector-view.ts";
+import type { Log } from "../../src/log/types.ts";
+import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
+import { graphRegularizationTerm, pseudoLabelTerm, type KnowledgeTerm } from "../../src/trainer/knowledge.ts";
+import { train, type StepRecord, type TrainResult } from "../../src/trainer/trainer.ts";
+
+export interface KnowledgeConfig {
+  /** Weight of the neighbour loss over graph edges and, when `dynamicNeighbours`, HNSW neighbours. */
+  readonly graphWeight: number;
+  readonly dynamicNeighbours: boolean;
+  /** k of the neighbours maker. */
+  readonly k: number;
+  /** Weight of the pseudo-label loss; 0 leaves the pseudo-labels maker out. */
+  readonly pseudoWeight: number;
+  readonly pseudoThreshold: number;
+  /** Sharpening of the neighbours' predicted distributions. */
+  readonly temperature: number;
+}
+
+export interface SemiSupervisedConfig {
+  readonly log: Log;
+  readonly namespace: string;
+  readonly dataset: "cora" | "synthetic";
+  /** Where `planetoid/` is (for cora). */
+  readonly datasetsDir?: string;
+  readonly model: ModelKind;
+  readonly seed: number;
+  readonly steps: number;
+  readonly checkpointEvery: number;
+  readonly patience?: number;
+  /** Absent: the same model without knowledge, the baseline. */
+  readonly knowledge?: KnowledgeConfig;
+  readonly onStep?: (record: StepRecord) => void;
+}
+
+export interface SemiSupervisedReport {
+  readonly dataset: string;
+  readonly model: ModelKind;
+  readonly knowledge: boolean;
+  readonly backend: string;
+  readonly result: TrainResult;
+  readonly makers: readonly MakerStats[];
+  readonly seconds: number;
+}
+
+export const DEFAULT_KNOWLEDGE: Record<ModelKind, KnowledgeConfig> = {
+  mlp: { graphWeight: 10, dynamicNeighbours: false, k: 10, pseudoWeight: 0, pseudoThreshold: 0.9, temperature: 0.3 },
+  gcn: { graphWeight: 1, dynamicNeighbours: true, k: 10, pseudoWeight: 1, pseudoThreshold: 0.9, temperature: 0.3 },
+  sage: { graphWeight: 1, dynamicNeighbours: true, k: 10, pseudoWeight: 1, pseudoThreshold: 0.9, temperature: 0.3 },
+};
+
+function source(config: SemiSupervisedConfig): GraphSource {
+  if (config.dataset === "cora") {
+    if (!config.datasetsDir) throw new Error("the cora dataset needs datasetsDir (the folder holding planetoid/)");
+    return planetoidSource(join(config.datasetsDir, "planetoid"), "cora");
+  }
+  return syntheticSource({ seed: 7, nodes: 3000, classes: 5, avgDegree: 6, homophily: 0.7, featureDim: 32, classSeparation: 0.3, split: { train: 0.03, val: 0.15 } });
+}
+
+export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<SemiSupervisedReport> {
+  const started = performance.now();
+  const { log, namespace } = config;
+  const backend = await initBackend();
+  await writeGraph({ log, namespace, source: source(config), progress: false });
+  const graph = await GraphStore.open(log, namespace);
+  const labels = graph.labels();
+  const spec = { kind: config.model, inputDim: graph.featureDim, hiddenDim: 16, classes: labels.reduce((a, b) => Math.max(a, b), -1) + 1, seed: config.seed };
+  const model = buildModel(spec);
+  const inputs = graphInputs(graph, config.model);
+
+  const knowledge = config.knowledge;
+  const makers: RunningMaker[] = [];
+  const views: Array<{ close(): Promise<void> }> = [];
+  const terms: KnowledgeTerm[] = [];
+  if (knowledge) {
+    makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "probabilities" }), { pollWaitMs: 50 }));
+    const predictions = await VectorBankView.open(log, namespace, "predictions", { pollWaitMs: 50 });
+    views.push(predictions);
+    let neighbours: NeighbourBankView | undefined;
+    if (knowledge.dynamicNeighbours) {
+      makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "embedding" }), { pollWaitMs: 50 }));
+      makers.push(await startMaker(log, namespace, neighboursMaker({ k: knowledge.k }), { pollWaitMs: 50 }));
+      neighbours = await NeighbourBankView.open(log, namespace, "neighbours", { pollWaitMs: 50 });
+      views.push(neighbours);
+    }
+    terms.push(graphRegularizationTerm({ predictions, neighbours, weight: knowledge.graphWeight, targets: { align: true, temperature: knowledge.temperature } }));
+    if (knowledge.pseudoWeight > 0) {
+      makers.push(await startMaker(log, namespace, pseudoLabelsMaker({ threshold: knowledge.pseudoThreshold }), { pollWaitMs: 50 }));
+      const pseudoLabels = await VectorBankView.open(log, namespace, "pseudo-labels", { pollWaitMs: 50 });
+      views.push(pseudoLabels);
+      terms.push(pseudoLabelTerm({ pseudoLabels, weight: knowledge.pseudoWeight }));
+    }
+  }
+  try {
+    const result = await train({ log, namespace, graph, model, spec, inputs: inputs.inputs, steps: config.steps, checkpointEvery: config.checkpointEvery, knowledge: terms, patience: config.patience, onStep: config.onStep });
+    return { dataset: config.dataset, model: config.model, knowledge: knowledge !== undefined, backend: backend.name, result, makers: makers.map((m) => m.stats()), seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await Promise.all(makers.map((m) => m.stop()));
+    await Promise.all(views.map((v) => v.close()));
+    model.dispose();
+    inputs.dispose();
+  }
+}

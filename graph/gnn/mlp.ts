@@ -1,0 +1,83 @@
+/**
+ * A two-layer perceptron, the graph-free baseline of Kipf & Welling's code and the model that
+ * graph regularisation (Neural Structured Learning) trains: features → hidden (ReLU) → classes,
+ * dropout on each layer's input (on the non-zeros for sparse features), Glorot initialisation,
+ * biases initialised to zero, and weight decay on the first layer's kernel only (as gcn.ts).
+ * It reads no graph: every output row depends on that node's features alone.
+ */
+import * as tf from "./tf.ts";
+import { dropout, glorotVariable, project, zerosVariable, type Features } from "./layers.ts";
+import { l2Penalty, WeightSet, type Model } from "./model.ts";
+import { Rng } from "./random.ts";
+
+export interface MlpConfig {
+  readonly inputDim: number;
+  readonly hiddenDim: number;
+  readonly classes: number;
+  readonly seed: number;
+  /** Dropout rate on the input features and on the hidden layer; default 0.5. */
+  readonly dropout?: number;
+  /** L2 coefficient on the first layer's kernel; default 5e-4. */
+  readonly weightDecay?: number;
+  /** Whether the layers add a bias; default true. */
+  readonly bias?: boolean;
+}
+
+export interface MlpInputs {
+  /** One row per node: its logits are the same row of forward's output. */
+  readonly features: Features;
+}
+
+export function mlp(config: MlpConfig): Model<MlpInputs> {
+  for (const [name, value] of [["inputDim", config.inputDim], ["hiddenDim", config.hiddenDim], ["classes", config.classes]] as const) {
+    if (!(Number.isInteger(value) && value > 0)) throw new Error(`mlp: ${name} must be a positive integer, got ${value}`);
+  }
+  const rate = config.dropout ?? 0.5;
+  if (!(rate >= 0 && rate < 1)) throw new Error(`mlp: dropout must be in [0, 1), got ${rate}`);
+  const decay = config.weightDecay ?? 5e-4;
+  const init = new Rng(config.seed);
+  const dropoutRng = init.fork();
+  const w0 = glorotVariable(init, config.inputDim, config.hiddenDim);
+  const w1 = glorotVariable(init, config.hiddenDim, config.classes);
+  const withBias = config.bias ?? true;
+  const b0 = withBias ? zerosVariable(config.hiddenDim) : undefined;
+  const b1 = withBias ? zerosVariable(config.classes) : undefined;
+  const weights = new WeightSet([
+    ["mlp/layer0/kernel", w0],
+    ...(b0 ? [["mlp/layer0/bias", b0] as const] : []),
+    ["mlp/layer1/kernel", w1],
+    ...(b1 ? [["mlp/layer1/bias", b1] as const] : []),
+  ]);
+
+  const check = (inputs: MlpInputs): void => {
+    if (inputs.features.shape[1] !== config.inputDim) {
+      throw new Error(`mlp: features have ${inputs.features.shape[1]} columns, the model expects ${config.inputDim}`);
+    }
+  };
+  const dense = (x: Features, w: tf.Variable, b: tf.Variable | undefined): tf.Tensor2D => {
+    const y = project(x, w as tf.Tensor2D);
+    return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+  };
+  const hidden = (inputs: MlpInputs, training: boolean): tf.Tensor2D => {
+    check(inputs);
+    const x = training ? dropout(inputs.features, rate, dropoutRng) : inputs.features;
+    return tf.relu(dense(x, w0, b0));
+  };
+  const forward = (inputs: MlpInputs, opts: { training: boolean }): tf.Tensor2D =>
+    tf.tidy(() => {
+      const h = hidden(inputs, opts.training);
+      return dense(opts.training ? dropout(h, rate, dropoutRng) : h, w1, b1);
+    });
+
+  return {
+    kind: "mlp",
+    forward,
+    embed: (inputs) => tf.tidy(() => hidden(inputs, false)),
+    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
+    regularization: () => l2Penalty([w0], decay),
+    variables: weights.variables,
+    getWeights: () => weights.get(),
+    setWeights: (w) => weights.set(w),
+    dispose: () => weights.dispose(),
+  };
+}

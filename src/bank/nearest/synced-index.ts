@@ -1,0 +1,63 @@
+/**
+ * An HNSW index that follows a vector store: the store reports changed and deleted rows, and before
+ * each search the index applies them, incrementally when few changed, by a rebuild (swapped in
+ * atomically in the worker) when many did, as after a new checkpoint. Labels are store rows.
+ */
+import type { VectorStore } from "../vector-store.ts";
+import { NearestIndex, type NearestIndexOptions, type NearestResult } from "./nearest-index.ts";
+
+/** Above this fraction of changed rows, a rebuild is cheaper than updating in place. */
+const REBUILD_FRACTION = 0.25;
+
+export class SyncedIndex {
+  private readonly changed = new Set<number>();
+  private readonly removed = new Set<number>();
+  private index: Promise<NearestIndex> | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  private built = false;
+
+  constructor(private readonly options: Omit<NearestIndexOptions, "dim">) {}
+
+  rowChanged(row: number): void {
+    this.changed.add(row);
+    this.removed.delete(row);
+  }
+
+  rowRemoved(row: number): void {
+    this.changed.delete(row);
+    this.removed.add(row);
+  }
+
+  /** k nearest rows of each query (rows × dim), after bringing the index up to date with `store`. */
+  async search(store: VectorStore, queries: Float32Array, k: number, exclude?: Int32Array): Promise<NearestResult> {
+    const index = await (this.index ??= NearestIndex.open({ ...this.options, dim: store.dim }));
+    await this.sync(store, index);
+    return index.search(queries, k, exclude ? { exclude } : {});
+  }
+
+  async close(): Promise<void> {
+    if (this.index) await (await this.index).close();
+  }
+
+  private sync(store: VectorStore, index: NearestIndex): Promise<void> {
+    this.syncing = this.syncing.then(async () => {
+      if (this.changed.size === 0 && this.removed.size === 0) return;
+      const rebuild = !this.built || this.changed.size + this.removed.size > REBUILD_FRACTION * store.size;
+      const rows = rebuild ? [...store.entries()].map(([, row]) => row) : [...this.changed];
+      const removed = Int32Array.from(this.removed);
+      this.changed.clear();
+      this.removed.clear();
+      const labels = Int32Array.from(rows);
+      const vectors = new Float32Array(rows.length * store.dim);
+      rows.forEach((row, i) => vectors.set(store.storage.subarray(row * store.dim, (row + 1) * store.dim), i * store.dim));
+      if (rebuild) {
+        await index.rebuild(labels, vectors);
+        this.built = true;
+        return;
+      }
+      if (removed.length > 0) await index.remove(removed);
+      if (labels.length > 0) await index.upsert(labels, vectors);
+    });
+    return this.syncing;
+  }
+}

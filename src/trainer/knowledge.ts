@@ -1,0 +1,121 @@
+/**
+ * Losses fed by the knowledge bank. Each term reads what its banks hold *now* (no waiting on
+ * makers), turns it into constants for this step, and says which bank versions it used.
+ */
+import type { NeighbourBankView } from "../bank/neighbour-view.ts";
+import type { VectorBankView } from "../bank/vector-view.ts";
+import type { BankVersion } from "../bank/view.ts";
+import { NO_PSEUDO_LABEL } from "../makers/pseudo-labels.ts";
+import * as tf from "../../graph/gnn/tf.ts";
+import type { GraphStore } from "../../graph/store/graph-store.ts";
+import { bankTargets, graphRegularization, pseudoLabelLoss, type BankTargetOptions, type GraphDistance } from "./losses.ts";
+
+/** One step's part of a knowledge term: the loss given the model's logits (all nodes, store order). */
+export interface TermStep {
+  readonly loss: (logits: tf.Tensor2D) => tf.Scalar;
+  /** How many pairs or labels fed it this step. */
+  readonly size: number;
+}
+
+export interface KnowledgeTerm {
+  readonly name: string;
+  readonly weight: number;
+  /** Undefined when the banks hold nothing usable yet. */
+  prepare(graph: GraphStore): TermStep | undefined;
+  /** The banks read, for the step record. */
+  versions(): BankVersion[];
+}
+
+export interface GraphRegularizationTermOptions {
+  /** Class probabilities of every node, written by the embeddings maker from the newest checkpoint. */
+  readonly predictions: VectorBankView;
+  /** Nearest neighbours by embedding (the dynamic graph); pairs from it are added to the graph's edges. */
+  readonly neighbours?: NeighbourBankView;
+  /** Whether the graph's own edges give pairs (default true). */
+  readonly graphEdges?: boolean;
+  readonly weight: number;
+  /** Default "kl". */
+  readonly distance?: GraphDistance;
+  /** How the bank's predictions become targets; labelled training nodes are always clamped to their label. */
+  readonly targets?: Omit<BankTargetOptions, "clamp">;
+}
+
+/**
+ * Neural Structured Learning's neighbour loss with the neighbours' outputs read from the bank: no
+ * forward pass over the neighbours, as in CARLS.
+ */
+export function graphRegularizationTerm(options: GraphRegularizationTermOptions): KnowledgeTerm {
+  const { predictions, neighbours } = options;
+  return {
+    name: "graph",
+    weight: options.weight,
+    versions: () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])],
+    prepare(graph) {
+      const classes = predictions.dim;
+      if (classes === undefined || predictions.size === 0) return undefined;
+      const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
+      const { values, found } = predictions.lookup(ids);
+      const { train } = graph.masks();
+      const labels = graph.labels();
+      const clampRows = Int32Array.from(ids.keys()).filter((i) => train[i] === 1 && found[i] === 1 && labels[i]! >= 0);
+      const probs = values.slice();
+      for (let i = 0; i < ids.length; i++) if (!found[i]) probs.fill(1 / classes, i * classes, (i + 1) * classes);
+      const targets = bankTargets(probs, classes, { ...options.targets, clamp: { rows: clampRows, labels: Int32Array.from(clampRows, (r) => labels[r]!) } });
+      const rows: number[] = [];
+      const cols: number[] = [];
+      if (options.graphEdges ?? true) {
+        const { rowPtr, colIdx } = graph.snapshot();
+        for (let i = 0; i < graph.numNodes; i++) {
+          for (let e = rowPtr[i]!; e < rowPtr[i + 1]!; e++) if (found[colIdx[e]!]) rows.push(i), cols.push(colIdx[e]!);
+        }
+      }
+      if (neighbours) {
+        for (let i = 0; i < ids.length; i++) {
+          for (const id of neighbours.get(ids[i]!)?.ids ?? []) {
+            const j = graph.indexOf(id);
+            if (j >= 0 && found[j]) rows.push(i), cols.push(j);
+          }
+        }
+      }
+      if (rows.length === 0) return undefined;
+      const neighbourValues = new Float32Array(rows.length * classes);
+      cols.forEach((j, k) => neighbourValues.set(targets.subarray(j * classes, (j + 1) * classes), k * classes));
+      const pairs = { rows: Int32Array.from(rows), neighbourValues };
+      return { size: rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: options.distance ?? "kl" }) };
+    },
+  };
+}
+
+export interface PseudoLabelTermOptions {
+  /** [class or -1, confidence] per node, written by the pseudo-labels maker. */
+  readonly pseudoLabels: VectorBankView;
+  readonly weight: number;
+}
+
+/** Cross-entropy on the confident pseudo-labels of nodes outside the training split. */
+export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm {
+  const { pseudoLabels } = options;
+  return {
+    name: "pseudo",
+    weight: options.weight,
+    versions: () => [pseudoLabels.version()],
+    prepare(graph) {
+      if (pseudoLabels.size === 0) return undefined;
+      const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
+      const { values, found } = pseudoLabels.lookup(ids);
+      const { train } = graph.masks();
+      const rows: number[] = [];
+      const labels: number[] = [];
+      const confidences: number[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        if (!found[i] || train[i] === 1 || values[2 * i] === NO_PSEUDO_LABEL) continue;
+        rows.push(i);
+        labels.push(values[2 * i]!);
+        confidences.push(values[2 * i + 1]!);
+      }
+      if (rows.length === 0) return undefined;
+      const [r, l, c] = [Int32Array.from(rows), Int32Array.from(labels), Float32Array.from(confidences)];
+      return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, r, l, c) };
+    },
+  };
+}

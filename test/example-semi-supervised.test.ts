@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NeighbourBankView, VectorBankView } from "../src/bank/index.ts";
+import { readTopic } from "../src/log/read-all.ts";
+import { metricsTopic, type StepRecord } from "../src/trainer/trainer.ts";
+import { GraphStore } from "../graph/store/graph-store.ts";
+import { DEFAULT_KNOWLEDGE, runSemiSupervised } from "../examples/semi-supervised/loop.ts";
+import { embeddedBackend, freshNamespace, kafkaBackend } from "./support/backends.ts";
+
+const dec = new TextDecoder();
+
+for (const backend of [embeddedBackend(), await kafkaBackend()]) {
+  describe(`semi-supervised example on ${backend.name}`, () => {
+    it("runs the whole loop: makers fill every bank while the trainer reads them each step", async () => {
+      const log = await backend.open();
+      const namespace = freshNamespace("semi");
+      try {
+        const steps: StepRecord[] = [];
+        const report = await runSemiSupervised({ log, namespace, dataset: "synthetic", model: "gcn", seed: 0, steps: 30, checkpointEvery: 5, knowledge: DEFAULT_KNOWLEDGE.gcn, onStep: (s) => steps.push(s) });
+        assert.equal(report.result.steps, 30);
+        assert.equal(report.result.checkpoints, 7, "checkpoints at step 0 and every 5 steps");
+        assert.ok(report.result.accuracy.test > 0.5, `it learned something (test accuracy ${report.result.accuracy.test})`);
+
+        const graph = await GraphStore.open(log, namespace);
+        const nodes = graph.numNodes;
+        for (const bank of ["predictions", "embeddings"]) {
+          const view = await VectorBankView.open(log, namespace, bank, { follow: false });
+          assert.equal(view.size, nodes, `${bank} holds every node`);
+          assert.ok(view.version().minStep >= 5, `${bank} came from a trained checkpoint (min step ${view.version().minStep})`);
+          await view.close();
+        }
+        const neighbours = await NeighbourBankView.open(log, namespace, "neighbours", { follow: false });
+        assert.equal(neighbours.size, nodes);
+        assert.equal(neighbours.get("0")!.ids.length, 10);
+        assert.ok(!neighbours.get("0")!.ids.includes("0"), "a node is not its own neighbour");
+        await neighbours.close();
+
+        const late = steps.filter((s) => s.step > 15);
+        assert.ok(late.every((s) => s.terms.graph && s.terms.graph.size > 0), "every late step used graph knowledge");
+        assert.ok(late.some((s) => s.terms.pseudo && s.terms.pseudo.size > 0), "pseudo-labels reached the trainer");
+        const predictionSteps = steps.map((s) => s.banks.find((b) => b.bank.endsWith(".kb.predictions"))?.maxStep ?? -Infinity);
+        assert.ok(predictionSteps.at(-1)! > predictionSteps[0]!, "the knowledge got fresher during training");
+        const recorded: StepRecord[] = [];
+        for await (const record of readTopic(log, metricsTopic(namespace))) recorded.push(JSON.parse(dec.decode(record.value!)) as StepRecord);
+        assert.deepEqual(recorded.map((r) => r.step), steps.map((s) => s.step), "every step's metrics and bank versions are in the metrics topic");
+        assert.deepEqual(recorded.at(-1)!.banks, JSON.parse(JSON.stringify(steps.at(-1)!.banks)));
+      } finally {
+        await log.close();
+      }
+    });
+  });
+}
