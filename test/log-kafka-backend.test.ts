@@ -184,6 +184,107 @@ describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
     await assert.rejects(pending, { name: "AbortError" });
   });
 
+  it("serves many long polls at once without holding up other requests or each other", async () => {
+    const idle = topicName("followed");
+    const other = topicName("busy");
+    await log.createTopic(idle, { partitions: 16, compacted: false });
+    await log.createTopic(other, { partitions: 1, compacted: false });
+    await log.produce(other, [{ key: null, value: enc("0") }]);
+
+    const stop = new AbortController();
+    const settled = new Set<number>();
+    const follow = (partition: number, read = log.read.bind(log)) => {
+      const pending = read(idle, partition, 0, { waitMs: 5000, signal: stop.signal });
+      pending.then(() => settled.add(partition), () => {});
+      return pending;
+    };
+    const followers = Array.from({ length: 16 }, (_, p) => follow(p));
+    // A second reader of one partition, through readColumns.
+    const columns = log.readColumns(idle, 7, 0, { waitMs: 5000, signal: stop.signal });
+    columns.catch(() => {});
+    const reason = new Error("stopped");
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the long polls are at the broker
+
+      for (let i = 1; i <= 3; i++) {
+        const started = performance.now();
+        await log.produce(other, [{ key: null, value: enc(String(i)) }]);
+        const { records } = await log.read(other, 0, i);
+        const { highWatermark } = (await log.offsets(other))[0]!;
+        const ms = performance.now() - started;
+        assert.deepEqual([records.map((r) => dec(r.value)), highWatermark], [[String(i)], i + 1]);
+        assert.ok(ms < 500, `a produce, a read and a metadata request of another topic took ${ms.toFixed(0)} ms behind 16 long polls`);
+      }
+      assert.equal(settled.size, 0, "the followers of idle partitions are still waiting");
+
+      const woken = performance.now();
+      await log.produce(idle, [{ key: enc("k"), value: enc("wake"), partition: 7 }]);
+      const { records } = await followers[7]!;
+      const wokeMs = performance.now() - woken;
+      assert.deepEqual(records.map((r) => dec(r.value)), ["wake"]);
+      assert.ok(wokeMs < 300, `the follower of partition 7 woke ${wokeMs.toFixed(0)} ms after the produce`);
+      const { columns: got } = await columns;
+      assert.equal(got.count, 1, "the other reader of the partition got the record too");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual([...settled], [7], "the other 15 keep waiting");
+
+      // Deadlines hold while the others wait on.
+      const started = performance.now();
+      const timedOut = await log.read(idle, 3, 0, { waitMs: 700 });
+      const waitedMs = performance.now() - started;
+      assert.deepEqual([timedOut.records.length, timedOut.nextOffset, timedOut.highWatermark], [0, 0, 0]);
+      assert.ok(waitedMs >= 690 && waitedMs < 1200, `a read waiting 700 ms returned after ${waitedMs.toFixed(0)} ms`);
+
+      // A follower that resumes from the next offset joins the others waiting; a second record wakes it.
+      const again = log.read(idle, 7, 1, { waitMs: 5000, signal: stop.signal });
+      await new Promise((r) => setTimeout(r, 150));
+      const producedAgain = performance.now();
+      await log.produce(idle, [{ key: enc("k"), value: enc("again"), partition: 7 }]);
+      assert.deepEqual((await again).records.map((r) => dec(r.value)), ["again"]);
+      const againMs = performance.now() - producedAgain;
+      assert.ok(againMs < 300, `the resumed follower woke ${againMs.toFixed(0)} ms after the produce`);
+      assert.equal(settled.size, 1, "and the others still wait");
+    } finally {
+      stop.abort(reason);
+      outcomes = await Promise.allSettled(followers);
+    }
+    for (const [p, outcome] of outcomes.entries()) {
+      if (p === 7) continue;
+      assert.equal(outcome.status, "rejected", `follower ${p} was cut short`);
+      assert.equal((outcome as PromiseRejectedResult).reason, reason, "with the signal's reason");
+    }
+  });
+
+  it("long-polls over SASL too (the waiting reads' own connections authenticate)", async (t) => {
+    if (!broker.saslBrokers) return t.skip("no SASL listener (CARLS_KAFKA_SASL_BROKERS)");
+    const sasl = await openKafkaLog({ brokers: broker.saslBrokers, sasl: { mechanism: "scram-sha-256", username: "carls", password: "carls-secret" } });
+    try {
+      const topic = topicName("sasl-poll");
+      await sasl.createTopic(topic, { partitions: 2, compacted: false });
+      const waiting = [0, 1].map((p) => sasl.read(topic, p, 0, { waitMs: 10_000 }));
+      await new Promise((r) => setTimeout(r, 300));
+      await sasl.produce(topic, [0, 1].map((p) => ({ key: null, value: enc(`p${p}`), partition: p })));
+      const results = await Promise.all(waiting);
+      assert.deepEqual(results.map((r) => r.records.map((x) => dec(x.value))), [["p0"], ["p1"]]);
+    } finally {
+      await sasl.close();
+    }
+  });
+
+  it("ends long polls with Closed when the log closes", async () => {
+    const topic = topicName("poll-close");
+    await log.createTopic(topic, { partitions: 1, compacted: false });
+    const other = await openKafkaLog({ brokers: broker.brokers });
+    const pending = other.read(topic, 0, 0, { waitMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    const rejected = rejectsWith(pending, "Closed");
+    await other.close();
+    await rejected;
+    assert.ok(performance.now() - started < 2000, "at once");
+  });
+
   it("places keys with murmur2, as partitionForKey does", async () => {
     const topic = topicName("murmur");
     await log.createTopic(topic, { partitions: 7, compacted: false });

@@ -12,12 +12,6 @@ import type { Wire } from "./wire.ts";
 const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /**
- * Longest wait of one Fetch request. The broker answers a connection's requests in order, so a
- * long-polling fetch delays the other reads on that connection (also after an abort); long
- * waits are therefore made of several short fetches.
- */
-const WAIT_SLICE_MS = 500;
-/**
  * Size of one Fetch response. A read fetches until maxRecords or maxBytes is reached, so this
  * bounds what is fetched beyond those limits and then dropped (batches past them are not decoded).
  */
@@ -39,7 +33,11 @@ export interface Fetched extends FetchedPartition {
   readonly from: number;
 }
 
-/** One Fetch request from `offset` (or from the log start, if `offset` is below it). */
+/**
+ * One Fetch request from `offset` (or from the log start, if `offset` is below it). It goes over
+ * kafkajs's fetch connection of the leader, which the broker serves in order: a `waitMs` other
+ * than 0 holds up every fetch behind it (reads wait in long-poll.ts instead).
+ */
 export async function fetchFrom(
   wire: Wire,
   topic: string,
@@ -72,6 +70,10 @@ export async function fetchFrom(
  * are reassembled; one cut off by the end of the window is left for the next read (nextOffset
  * stays on its first chunk), except that a read returning nothing else keeps fetching until the
  * value is complete, so a value larger than `maxBytes` still comes through.
+ *
+ * Fetches do not wait: when one finds nothing new and `waitMs` has not run out, the read waits
+ * with the other waiting reads of the process (see long-poll.ts), which hand it the records that
+ * arrive, or tell it to fetch again.
  */
 export async function readPartition(
   wire: Wire,
@@ -93,10 +95,16 @@ export async function readPartition(
   let bytes = 0;
   let position = offset; // next offset to fetch
   let nextOffset = offset; // next offset the caller should read: never inside an incomplete value
+  let last: Fetched | undefined; // the latest fetch, once there is one
   for (;;) {
-    const waitMs = records.length === 0 ? Math.min(WAIT_SLICE_MS, Math.max(0, deadline - Date.now())) : 0;
     const fetchBytes = Math.max(1, Math.min(FETCH_BYTES, maxBytes - bytes - assembler.pendingBytes));
-    const fetched = await fetchFrom(wire, topic, partition, position, fetchBytes, waitMs, options.signal);
+    let fetched: Fetched | null = null;
+    if (last !== undefined) {
+      // The latest fetch found nothing new (it would have returned or gone on otherwise) and there is time left.
+      const woken = await wire.longPolls.wait(topic, partition, position, fetchBytes, deadline, options.signal, last);
+      if (woken !== null) fetched = { ...woken, from: position };
+    }
+    fetched ??= await fetchFrom(wire, topic, partition, position, fetchBytes, 0, options.signal);
     if (fetched.from > position) position = nextOffset = fetched.from;
     const result = (): ReadResult => ({
       records,
@@ -132,5 +140,6 @@ export async function readPartition(
       position < fetched.highWatermark &&
       (records.length === 0 || bytes + assembler.pendingBytes < maxBytes);
     if (!more && (records.length > 0 || Date.now() >= deadline)) return result();
+    last = more ? undefined : fetched;
   }
 }

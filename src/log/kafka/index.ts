@@ -151,5 +151,6 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
       cause: error,
     });
   }
-  return new KafkaLog(config, admin, new Wire(cluster), resolved.replicationFactor, resolved.maxRecordBytes);
+  const wire = new Wire(cluster, () => createCluster(config, kafka.logger()));
+  return new KafkaLog(config, admin, wire, resolved.replicationFactor, resolved.maxRecordBytes);
 }

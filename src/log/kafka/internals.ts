@@ -52,8 +52,20 @@ export interface MetadataResponse {
   }[];
 }
 
+/** One of a broker's connections (kafkajs's `Connection`). */
+interface Connection {
+  isConnected(): boolean;
+  connect(): Promise<unknown>;
+}
+
 export interface Broker {
-  readonly connectionPool: { send<T, D>(request: ProtocolRequest<T, D>): Promise<T> };
+  readonly connectionPool: {
+    send<T, D>(request: ProtocolRequest<T, D>): Promise<T>;
+    /** Connects the connection the request goes over (once per caller: see `send`) and returns it. */
+    getConnectionByRequest(request: ProtocolRequest<unknown, unknown>): Promise<Connection>;
+    /** The connections: everything but Fetch goes over the first, Fetch over the second. */
+    readonly pool: readonly Connection[];
+  };
   disconnect(): Promise<void>;
   /** Metadata of the given topics; all topics for an empty list. */
   metadata(topics: readonly string[]): Promise<MetadataResponse>;
@@ -86,9 +98,31 @@ const { createErrorFromCode } = require("kafkajs/src/protocol/error") as { creat
 /** The kafkajs error for a Kafka error code (with `type` and `retriable`, like kafkajs's own). */
 export const createKafkaError = (code: number): Error => createErrorFromCode(code);
 
+const FETCH = 1;
+/** Connections being connected, shared by the requests waiting for them. */
+const connecting = new WeakMap<Connection, Promise<unknown>>();
+
+/**
+ * kafkajs connects a broker's fetch connection on its first request (and again after it was
+ * closed), but once per request that finds it unconnected: concurrent first fetches each open a
+ * socket, of which all but the last are never closed (and keep the process alive). Connect it once.
+ */
+async function connected(broker: Broker, request: ProtocolRequest<unknown, unknown>): Promise<void> {
+  const { pool } = broker.connectionPool;
+  const connection = pool[request.request.apiKey === FETCH ? 1 : 0];
+  if (connection === undefined || connection.isConnected()) return;
+  let pending = connecting.get(connection);
+  if (pending === undefined) {
+    pending = broker.connectionPool.getConnectionByRequest(request).finally(() => connecting.delete(connection));
+    connecting.set(connection, pending);
+  }
+  await pending;
+}
+
 /** Sends a request on a broker's connection, as kafkajs's own broker methods do. */
 export async function send<T, D>(broker: Broker, request: ProtocolRequest<T, D>): Promise<T> {
   try {
+    await connected(broker, request as ProtocolRequest<unknown, unknown>);
     return await broker.connectionPool.send(request);
   } catch (error) {
     if ((error as Error).name === "KafkaJSConnectionClosedError") await broker.disconnect();

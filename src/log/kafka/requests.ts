@@ -188,3 +188,83 @@ export function fetchRequest(
     requestTimeout: maxWaitMs + 10_000,
   };
 }
+
+/** One partition of a multi-partition Fetch: where to read from and at most how much. */
+export interface FetchTarget {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly maxBytes: number;
+}
+
+/** One partition's answer to a multi-partition Fetch; errors are left to the caller. */
+export interface FetchedTarget {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  /** The raw record set (possibly ending in a partial batch): see `decodeRecordBatches`. */
+  readonly records: Buffer;
+}
+
+/**
+ * A Fetch (v5) of many partitions at once: the broker answers as soon as any of them has a byte
+ * (min bytes 1), or after `maxWaitMs`. Partitions are listed in the order given (the broker fills
+ * the response in that order, up to `maxBytes`); each must appear once.
+ */
+export function multiFetchRequest(
+  targets: readonly FetchTarget[],
+  maxBytes: number,
+  maxWaitMs: number,
+  isolationLevel: number,
+): ProtocolRequest<FetchedTarget[], FetchedTarget[]> {
+  // Consecutive targets of one topic share its entry (a topic may appear twice if split up).
+  const topics: { name: Buffer; targets: FetchTarget[] }[] = [];
+  for (const target of targets) {
+    const last = topics.at(-1);
+    if (last !== undefined && last.targets[0]!.topic === target.topic) last.targets.push(target);
+    else topics.push({ name: Buffer.from(target.topic), targets: [target] });
+  }
+  return {
+    request: {
+      apiKey: FETCH,
+      apiVersion: 5,
+      apiName: "Fetch",
+      encode: async () => {
+        let size = 4 + 4 + 4 + 4 + 1 + 4;
+        for (const t of topics) size += 2 + t.name.length + 4 + t.targets.length * (4 + 8 + 8 + 4);
+        const w = new Writer(size);
+        w.int32(-1).int32(maxWaitMs).int32(1).int32(maxBytes).int8(isolationLevel).int32(topics.length);
+        for (const t of topics) {
+          w.string(t.name).int32(t.targets.length);
+          for (const { partition, offset, maxBytes } of t.targets) w.int32(partition).int64(offset).int64(-1).int32(maxBytes);
+        }
+        return { buf: w.buf, buffer: w.buf };
+      },
+    },
+    response: {
+      decode: async (payload: Buffer) => {
+        const reader = new Reader(payload);
+        reader.int32(); // throttle time
+        const fetched: FetchedTarget[] = [];
+        for (let topics = reader.int32(); topics > 0; topics--) {
+          const topic = reader.string();
+          for (let partitions = reader.int32(); partitions > 0; partitions--) {
+            const partition = reader.int32();
+            const errorCode = reader.int16();
+            const highWatermark = reader.int64();
+            reader.int64(); // last stable offset
+            const logStartOffset = reader.int64();
+            const aborted = reader.int32();
+            if (aborted > 0) reader.skip(aborted * 16);
+            fetched.push({ topic, partition, errorCode, highWatermark, logStartOffset, records: reader.bytes() });
+          }
+        }
+        return fetched;
+      },
+      parse: async (fetched) => fetched,
+    },
+    requestTimeout: maxWaitMs + 10_000,
+  };
+}

@@ -62,7 +62,9 @@ export class TopicAdmin {
             ],
           },
         ],
-        waitForLeaders: true,
+        // Waited for below: kafkajs's wait fails at once if the broker it asks has not heard of
+        // the topic yet (UNKNOWN_TOPIC_OR_PARTITION), which happens right after creation.
+        waitForLeaders: false,
         timeout: ADMIN_TIMEOUT_MS,
       });
     } catch (error) {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { LoadingCache } from "./cache.ts";
 import type { Broker, Cluster } from "./internals.ts";
-import { errorType, isStaleMetadata, translate, unknownTopic } from "./failures.ts";
+import { closed, errorType, isStaleMetadata, translate, unknownTopic } from "./failures.ts";
+import { LongPolls } from "./long-poll.ts";
 
 export interface TopicMetadata {
   readonly partitions: number;
@@ -32,15 +33,59 @@ export async function retrying<T>(
  * Requests to partition leaders and group coordinators over one kafkajs Cluster, with our own
  * per-topic metadata cache. (kafkajs's cache refreshes all "target topics" at once and fails
  * for good once one of them is deleted, so it is not used for topics.)
+ *
+ * kafkajs keeps two connections per broker: Fetch requests go over one, everything else over the
+ * other. Fetches that wait for data go over a third, of a second Cluster made on first use (see
+ * long-poll.ts), since a broker answers each connection's requests in order.
  */
 export class Wire {
   private readonly metadata = new LoadingCache((topic) => this.loadTopic(topic));
+  /** The waiting reads, merged per leader. */
+  readonly longPolls = new LongPolls(this);
+  private waitCluster: Promise<Cluster> | null = null;
+  private closed = false;
 
-  constructor(private readonly cluster: Cluster) {}
+  /** `newCluster` makes the Cluster whose connections carry the waiting fetches. */
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly newCluster: () => Cluster,
+  ) {}
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.longPolls.close();
     this.metadata.clear();
-    await this.cluster.disconnect();
+    const waitCluster = this.waitCluster;
+    this.waitCluster = null;
+    await Promise.allSettled([this.cluster.disconnect(), waitCluster?.then((c) => c.disconnect())]);
+  }
+
+  /**
+   * A broker (by node id) of the Cluster for waiting fetches: its Fetch connection carries
+   * nothing else, so that no other request queues behind a fetch held by the broker.
+   */
+  async waitingBroker(nodeId: number): Promise<Broker> {
+    if (this.closed) throw closed();
+    if (this.waitCluster === null) {
+      const connecting = (async () => {
+        const cluster = this.newCluster();
+        try {
+          await cluster.connect();
+          await cluster.refreshMetadata();
+          return cluster;
+        } catch (error) {
+          await cluster.disconnect().catch(() => {});
+          throw error;
+        }
+      })();
+      this.waitCluster = connecting;
+      connecting.catch(() => {
+        if (this.waitCluster === connecting) this.waitCluster = null;
+      });
+    }
+    const cluster = await this.waitCluster;
+    if (this.closed) throw closed(); // closing meanwhile: do not reconnect it
+    return cluster.findBroker({ nodeId });
   }
 
   /** All topics, with whether Kafka marks them internal. */
