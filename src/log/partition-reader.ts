@@ -75,27 +75,33 @@ abstract class CursorReader<K extends string, B> {
     }
   }
 
-  /** Tails every partition with long-poll reads until `signal` aborts (then resolves); rejects on the first failure. */
+  /**
+   * Tails every partition with long-poll reads until `signal` aborts (then resolves); rejects on the
+   * first failure. Settles only once every partition's read has ended, so that none runs on after
+   * it (on a log closed meanwhile, say); a read cut short by the abort is not a failure.
+   */
   async follow(signal: AbortSignal, waitMs: number): Promise<void> {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) stop.abort();
+    const failures: unknown[] = [];
     try {
       await Promise.all(
         this.cursors.map(async (cursor) => {
           try {
             while (!stop.signal.aborted) await this.step(cursor, { waitMs, signal: stop.signal });
           } catch (error) {
-            if (signal.aborted) return; // the caller stopped us mid-read
+            if (stop.signal.aborted) return;
+            failures.push(error);
             stop.abort();
-            throw error;
           }
         }),
       );
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
+    if (failures.length > 0) throw failures[0];
   }
 
   protected abstract read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<B>>;
