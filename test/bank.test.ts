@@ -2,10 +2,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
-import { BankWriter, NeighbourBankView, VectorBankView, bankTopics, decodeEnvelope } from "../src/bank/index.ts";
+import { BankWriter, NeighbourBankView, VectorBankView, bankTopics, decodeEnvelope, encodeEnvelope } from "../src/bank/index.ts";
+import { BankFollower, type BankPosition } from "../src/bank/follower.ts";
+import { hashBytes } from "../src/bank/key-bytes.ts";
+import { readSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/bank/snapshot.ts";
+import { VectorApplier } from "../src/bank/vector-applier.ts";
+import { VectorStore } from "../src/bank/vector-store.ts";
 import type { Log } from "../src/log/index.ts";
 import { DEAD_LETTER_HEADERS, deadLetterTopic } from "../src/schema/dead-letter.ts";
+import { denseVector, encodeVector } from "../src/schema/vector.ts";
 import { readAll } from "./support/conformance.ts";
 import { embeddedBackend, freshNamespace, kafkaBackend, type Backend } from "./support/backends.ts";
 
@@ -16,6 +23,7 @@ const dec = new TextDecoder();
 const vec = (...values: number[]) => Float32Array.from(values);
 
 for (const backend of [embeddedBackend(), await kafkaBackend()]) bankSuite(backend);
+storeSuite();
 
 function bankSuite(backend: Backend): void {
   describe(`knowledge bank on ${backend.name}`, () => {
@@ -131,6 +139,73 @@ function bankSuite(backend: Backend): void {
         await view.close();
       }));
 
+    it("keeps keys as UTF-8 through the topic, lookups, row keys and a snapshot", () =>
+      withLog(async (log, ns) => {
+        const writer = await BankWriter.open(log, ns, "utf8", { partitions: 2 });
+        const keys = ["é", "日本語", "🎉 party", "plain", "a\u0000b"];
+        await writer.upsertVectors(keys.map((key, i) => ({ key, values: vec(i, i) })), 3);
+        const path = join(scratch, `${ns}.utf8.snapshot`);
+        const view = await VectorBankView.open(log, ns, "utf8", { follow: false });
+        assert.deepEqual([...view.lookup(keys).values], keys.flatMap((_, i) => [i, i]));
+        assert.deepEqual([...view.lookup(["e", "日本"]).found], [0, 0]);
+        const store = view.vectors!;
+        assert.deepEqual(keys.map((key) => store.keyOfRowAt(store.rowOfKey(key))), keys);
+        assert.deepEqual(new Set([...store.entries()].map(([key]) => key)), new Set(keys));
+        await view.snapshot(path);
+        await view.close();
+        const restored = await VectorBankView.open(log, ns, "utf8", { follow: false, snapshotPath: path });
+        assert.equal(restored.follower.applied, 0);
+        assert.deepEqual([...restored.lookup(keys).values], keys.flatMap((_, i) => [i, i]));
+        assert.deepEqual(keys.map((key) => restored.stepOf(key)), keys.map(() => 3));
+        await restored.close();
+      }));
+
+    it("sends records whose key is not UTF-8 to the dead letters", () =>
+      withLog(async (log, ns) => {
+        const writer = await BankWriter.open(log, ns, "badkeys", { partitions: 1 });
+        const topic = bankTopics(ns, "badkeys").bank;
+        const value = encodeEnvelope("vector", -1, encodeVector(denseVector(vec(5, 5), 1)));
+        await log.produce(topic, [{ key: Uint8Array.of(0x6b, 0xff, 0xfe), value, partition: 0 }]);
+        await writer.upsertVectors([{ key: "fine", values: vec(1, 2) }], 1);
+        const view = await VectorBankView.open(log, ns, "badkeys", { follow: false });
+        assert.equal(view.size, 1);
+        const letters = await readAll(log, deadLetterTopic(topic), 0);
+        assert.deepEqual(letters.map((l) => dec.decode(l.headers[DEAD_LETTER_HEADERS.reason]!)), ["bank record key is not valid UTF-8"]);
+        assert.deepEqual(letters.map((l) => [...l.key!, dec.decode(l.headers[DEAD_LETTER_HEADERS.offset]!)]), [[0x6b, 0xff, 0xfe, "0"]]);
+        await view.close();
+      }));
+
+    it("applies versions straight from the read buffer (VectorApplier) as the view does, history offsets included", () =>
+      withLog(async (log, ns) => {
+        const writer = await BankWriter.open(log, ns, "cols", { partitions: 3 });
+        const first = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, values: vec(i, i + 0.5, -i) }));
+        await writer.upsertVectors(first, 1);
+        await writer.delete(["k1", "k2", "k3", "nope"]);
+        await writer.upsertVectors([{ key: "k2", values: vec(7, 7, 7) }, { key: "k10", values: vec(8, 8, 8) }], 2);
+        const topic = bankTopics(ns, "cols").bank;
+        await log.produce(topic, [{ key: enc.encode("junk"), value: enc.encode("short"), partition: 0 }, { key: enc.encode("wide"), value: encodeEnvelope("vector", -1, encodeVector(denseVector(vec(1, 2), 2))), partition: 1 }]);
+        const view = await VectorBankView.open(log, ns, "cols", { follow: false });
+        const applier = new VectorApplier(undefined);
+        const follower = new BankFollower(log, bankTopics(ns, "cols"), 3, applier);
+        await follower.catchUp();
+        const store = applier.store!;
+        assert.equal(store.size, 298);
+        assert.equal(store.size, view.size);
+        const keys = [...first.map((e) => e.key), "nope", "wide", "junk"];
+        const ours = store.lookup(keys);
+        const theirs = view.lookup(keys);
+        assert.deepEqual([...ours.values], [...theirs.values]);
+        assert.deepEqual([...ours.found], [...theirs.found]);
+        assert.deepEqual([...ours.steps], [...theirs.steps]);
+        assert.deepEqual([...store.lookup(["k2", "k10", "k1"]).values], [7, 7, 7, 8, 8, 8, 0, 0, 0]);
+        const position: BankPosition = follower.position();
+        assert.deepEqual(position, view.version().position);
+        assert.equal(position.historyOffsets.reduce((a, b) => a + b, 0), 300 + 4 + 2, "every version written through the writer is in the history");
+        const letters = await readAll(log, deadLetterTopic(topic), 0);
+        assert.equal(letters.length, 4, "the view and the applier each refused the two bad records");
+        await view.close();
+      }));
+
     it("keeps neighbour lists, and the view agrees with the bank after compaction", () =>
       withLog(async (log, ns) => {
         const writer = await BankWriter.open(log, ns, "nbr");
@@ -144,5 +219,106 @@ function bankSuite(backend: Backend): void {
         assert.deepEqual({ size: view.size, min: view.version().minStep }, { size: 2, min: 5 });
         await view.close();
       }));
+  });
+}
+
+function storeSuite(): void {
+  describe("vector store", () => {
+    it("agrees with a Map under random upserts and deletes, by string and by bytes, through growth and arena compaction", () => {
+      let seed = 7;
+      const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+      const store = new VectorStore(2, 4);
+      const reference = new Map<string, [number, number]>();
+      const keyBytes = (key: string) => {
+        const bytes = enc.encode(`__${key}`);
+        return { bytes, start: 2, length: bytes.length - 2, hash: hashBytes(bytes, 2, bytes.length - 2) };
+      };
+      for (let op = 0; op < 40_000; op++) {
+        const key = random(3) === 0 ? `ключ-${random(500)}` : `k${random(3000)}`;
+        const step = random(10);
+        switch (random(5)) {
+          case 0:
+            store.set(key, vec(op, step), step);
+            reference.set(key, [op, step]);
+            break;
+          case 1: {
+            const { bytes, start, length, hash } = keyBytes(key);
+            const value = new Uint8Array(13);
+            new DataView(value.buffer).setFloat32(5, op, true);
+            new DataView(value.buffer).setFloat32(9, step, true);
+            store.setFromKeyBytes(bytes, start, length, hash, value, 5, step);
+            reference.set(key, [op, step]);
+            break;
+          }
+          case 2: {
+            const { bytes, start, length, hash } = keyBytes(key);
+            assert.equal(store.deleteKeyBytes(bytes, start, length, hash) >= 0, reference.delete(key));
+            break;
+          }
+          case 3:
+            assert.equal(store.delete(key) >= 0, reference.delete(key));
+            break;
+          default: {
+            const row = store.rowOfKey(key);
+            assert.equal(row >= 0, reference.has(key));
+            if (row >= 0) assert.equal(store.keyOfRowAt(row), key);
+          }
+        }
+      }
+      assert.equal(store.size, reference.size);
+      const keys = [...reference.keys(), "absent", "ключ-9999"];
+      const { values, found, steps } = store.lookup(keys);
+      keys.forEach((key, i) => {
+        const expected = reference.get(key);
+        assert.equal(found[i], expected ? 1 : 0, key);
+        assert.deepEqual([values[2 * i], values[2 * i + 1]], expected ?? [0, 0], key);
+        assert.equal(steps[i], expected ? expected[1] : -1);
+        assert.equal(store.stepOf(key), expected ? expected[1] : -1);
+      });
+      assert.deepEqual(new Map([...store.entries()].map(([key, row]) => [key, [...store.storage.subarray(2 * row, 2 * row + 2)]])), reference);
+      assert.deepEqual([...store.liveRows()], [...store.entries()].map(([, row]) => row));
+      assert.deepEqual({ min: store.steps.min(), max: store.steps.max() }, { min: Math.min(...[...reference.values()].map((v) => v[1])), max: Math.max(...[...reference.values()].map((v) => v[1])) });
+    });
+
+    it("compares keys by their UTF-8, as the writer encodes them (a lone surrogate is U+FFFD)", () => {
+      const store = new VectorStore(1);
+      store.set("a\uD800", vec(1), 1);
+      store.set("日本", vec(2), 1);
+      assert.equal(store.rowOfKey("a\uFFFD"), store.rowOfKey("a\uD800"));
+      assert.equal(store.keyOfRowAt(store.rowOfKey("a\uD800")), "a\uFFFD");
+      assert.deepEqual([...store.lookup(["日本", "日", "a", "日本語"]).found], [1, 0, 0, 0]);
+    });
+
+    it("round-trips its rows through a snapshot file into fresh storage, and reads snapshots of the first format", async () => {
+      const store = new VectorStore(3);
+      ["a", "ü", "c", "d"].forEach((key, i) => store.set(key, vec(i, i, i), i + 10));
+      store.delete("c");
+      const header = { topic: "ns.kb.x", partitions: 1, dim: 3, count: 3, position: { offsets: [4], historyOffsets: [4] } };
+      const path = join(scratch, "rows.snapshot");
+      await writeSnapshotFile(path, header, store.rows());
+      const applier = new VectorApplier(undefined);
+      const file = await readSnapshotFile(path, (h) => applier.storageFor(h.dim, h.count));
+      assert.deepEqual(file!.header, header);
+      applier.restore(file!.rows);
+      const copy = applier.store!;
+      assert.equal(file!.rows.values.buffer, copy.storage.buffer, "values were read straight into the store");
+      assert.deepEqual([...copy.lookup(["a", "ü", "c", "d"]).values], [0, 0, 0, 1, 1, 1, 0, 0, 0, 3, 3, 3]);
+      assert.deepEqual([...copy.lookup(["a", "ü", "d"]).steps], [10, 11, 13]);
+      assert.deepEqual((await readSnapshot(path))!.keys, ["a", "ü", "d"]);
+
+      // The first format: the same sections, then the keys as a JSON array.
+      const json = enc.encode(JSON.stringify(header));
+      const prefix = new Uint8Array((12 + json.length + 7) & ~7);
+      prefix.set(enc.encode("CARLSKB1"));
+      new DataView(prefix.buffer).setUint32(8, json.length, true);
+      prefix.set(json, 12);
+      const rows = store.rows();
+      const v1 = join(scratch, "v1.snapshot");
+      writeFileSync(v1, Buffer.concat([prefix, new Uint8Array(rows.steps.buffer), new Uint8Array(rows.values.buffer), enc.encode(JSON.stringify(["a", "ü", "d"]))]));
+      const old = (await readSnapshot(v1))!;
+      assert.deepEqual(old.keys, ["a", "ü", "d"]);
+      assert.deepEqual([...old.values], [0, 0, 0, 1, 1, 1, 3, 3, 3]);
+      assert.deepEqual([...old.steps], [10, 11, 13]);
+    });
   });
 }

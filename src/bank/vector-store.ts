@@ -1,7 +1,10 @@
 /**
  * Contiguous float32 storage for a vector bank: one row per key, rows reused after deletes, and the
- * checkpoint step of every row. This is what lookups read, so it stays free of per-key objects.
+ * checkpoint step of every row. This is what lookups read, so it stays free of per-key objects:
+ * keys live as bytes in a KeyIndex, and can be set from the bytes of a read without a string.
  */
+import { hashBytes } from "./key-bytes.ts";
+import { KeyIndex } from "./key-index.ts";
 import { StepCounts } from "./step-counts.ts";
 
 /** What `lookup` does for a key the bank does not hold. */
@@ -22,26 +25,44 @@ export interface LookupResult {
   readonly steps: Float64Array;
 }
 
+/** Live rows, in row order, as bytes: what a snapshot holds and a restore takes back. */
+export interface StoreRows {
+  readonly count: number;
+  readonly dim: number;
+  /** count × dim. */
+  readonly values: Float32Array;
+  readonly steps: Float64Array;
+  /** The keys' UTF-8, back to back in row order: key `i` is the `keyLength[i]` bytes after key `i - 1`. */
+  readonly keyData: Uint8Array;
+  readonly keyLength: Uint32Array;
+}
+
 const INITIAL_ROWS = 1024;
 
 export class VectorStore {
   private data: Float32Array;
-  /** NaN for rows without a key. */
+  /** `data` as bytes, for copying vectors out of a read's buffer. */
+  private bytes: Uint8Array;
+  /** Meaningful only for rows with a key. */
   private stepOfRow: Float64Array;
-  private readonly rowOf = new Map<string, number>();
-  private keyOfRow: (string | undefined)[] = [];
+  private readonly index: KeyIndex;
   private readonly freeRows: number[] = [];
   private rowsUsed = 0;
+  private scratchRows = new Int32Array(0);
+  private sink = 0;
   readonly steps = new StepCounts();
 
   constructor(readonly dim: number, capacity = INITIAL_ROWS) {
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`vector bank dim must be a positive integer, got ${dim}`);
-    this.data = new Float32Array(capacity * dim);
-    this.stepOfRow = new Float64Array(capacity).fill(NaN);
+    const rows = Math.max(1, Math.ceil(capacity));
+    this.data = new Float32Array(rows * dim);
+    this.bytes = new Uint8Array(this.data.buffer);
+    this.stepOfRow = new Float64Array(rows);
+    this.index = new KeyIndex(rows);
   }
 
   get size(): number {
-    return this.rowOf.size;
+    return this.index.size;
   }
 
   /** The storage: `rows × dim`, row-major. Rows of deleted keys are zero. A new array after growth. */
@@ -49,18 +70,34 @@ export class VectorStore {
     return this.data;
   }
 
+  /**
+   * Room for `more` new keys without growing. Storage nobody writes costs address space rather
+   * than memory (the pages of a large zeroed allocation are mapped on first touch), so an upper
+   * bound such as the offsets of a catch-up will do; the key table costs 16 bytes a key.
+   */
+  reserve(more: number): void {
+    const rows = this.rowsUsed + Math.max(0, more - this.freeRows.length);
+    const capacity = this.data.length / this.dim;
+    if (rows > capacity) this.resize(Math.max(rows, 2 * capacity));
+    this.index.reserveKeys(this.size + more);
+  }
+
   /** The row of a key, or -1. Rows are stable while the key lives. */
   rowOfKey(key: string): number {
-    return this.rowOf.get(key) ?? -1;
+    return this.index.find(key);
   }
 
   keyOfRowAt(row: number): string | undefined {
-    return this.keyOfRow[row];
+    return this.index.keyOf(row);
   }
 
   stepOf(key: string): number {
-    const row = this.rowOf.get(key);
-    return row === undefined ? -1 : this.stepOfRow[row]!;
+    const row = this.index.find(key);
+    return row < 0 ? -1 : this.stepOfRow[row]!;
+  }
+
+  stepOfRowAt(row: number): number {
+    return this.index.hasKey(row) ? this.stepOfRow[row]! : NaN;
   }
 
   /**
@@ -68,15 +105,37 @@ export class VectorStore {
    * Returns the row.
    */
   setFromBytes(key: string, bytes: Uint8Array, at: number, step: number): number {
-    const row = this.rowFor(key);
-    new Uint8Array(this.data.buffer, row * this.dim * 4, this.dim * 4).set(bytes.subarray(at, at + this.dim * 4));
-    this.setStep(row, step);
+    let row = this.index.find(key);
+    if (row < 0) {
+      row = this.newRow();
+      this.index.add(row, key);
+    }
+    this.copyIn(row, bytes, at, step);
+    return row;
+  }
+
+  /**
+   * `setFromBytes` with the key as the UTF-8 bytes `keyData[keyStart .. keyStart + keyLength]`,
+   * as a read holds them, and their `hashBytes`: no string is made.
+   */
+  setFromKeyBytes(keyData: Uint8Array, keyStart: number, keyLength: number, keyHash: number, bytes: Uint8Array, at: number, step: number): number {
+    let row = this.index.probeBytes(keyData, keyStart, keyLength, keyHash);
+    if (row < 0) {
+      const slot = -1 - row;
+      row = this.newRow();
+      this.index.addBytesAt(slot, row, keyData, keyStart, keyLength, keyHash);
+    }
+    this.copyIn(row, bytes, at, step);
     return row;
   }
 
   set(key: string, values: Float32Array, step: number): number {
     if (values.length !== this.dim) throw new Error(`vector for key ${key} has ${values.length} values, the bank's dim is ${this.dim}`);
-    const row = this.rowFor(key);
+    let row = this.index.find(key);
+    if (row < 0) {
+      row = this.newRow();
+      this.index.add(row, key);
+    }
     this.data.set(values, row * this.dim);
     this.setStep(row, step);
     return row;
@@ -84,30 +143,41 @@ export class VectorStore {
 
   /** Deletes a key; returns its former row, or -1. */
   delete(key: string): number {
-    const row = this.rowOf.get(key);
-    if (row === undefined) return -1;
-    this.rowOf.delete(key);
-    this.keyOfRow[row] = undefined;
-    this.steps.remove(this.stepOfRow[row]!);
-    this.stepOfRow[row] = NaN;
-    this.data.fill(0, row * this.dim, (row + 1) * this.dim);
-    this.freeRows.push(row);
-    return row;
+    return this.deleteRow(this.index.find(key));
   }
 
+  /** `delete` with the key as UTF-8 bytes and their `hashBytes`. */
+  deleteKeyBytes(keyData: Uint8Array, keyStart: number, keyLength: number, keyHash: number): number {
+    return this.deleteRow(this.index.findBytes(keyData, keyStart, keyLength, keyHash));
+  }
+
+  /**
+   * The vectors of `keys`. Rows are found for the whole batch before any is copied, so that the
+   * memory reads of many keys are under way at once rather than one after another.
+   */
   lookup(keys: readonly string[], missing: MissingPolicy = "zeros", out?: Float32Array): LookupResult {
     const dim = this.dim;
-    const values = out ?? new Float32Array(keys.length * dim);
-    if (values.length < keys.length * dim) throw new Error(`lookup: the output holds ${values.length} floats, ${keys.length} keys need ${keys.length * dim}`);
-    const found = new Uint8Array(keys.length);
-    const steps = new Float64Array(keys.length);
-    const data = this.data;
-    for (let i = 0; i < keys.length; i++) {
-      const row = this.rowOf.get(keys[i]!);
-      if (row !== undefined) {
-        values.set(data.subarray(row * dim, row * dim + dim), i * dim);
+    const n = keys.length;
+    const values = out ?? new Float32Array(n * dim);
+    if (values.length < n * dim) throw new Error(`lookup: the output holds ${values.length} floats, ${n} keys need ${n * dim}`);
+    const found = new Uint8Array(n);
+    const steps = new Float64Array(n);
+    if (this.scratchRows.length < n) this.scratchRows = new Int32Array(n);
+    const rows = this.scratchRows;
+    this.index.findMany(keys, rows);
+    const { data, stepOfRow } = this;
+    // Reading each row's first float before copying any puts the batch's cache misses under way together.
+    let sink = 0;
+    for (let i = 0; i < n; i++) if (rows[i]! >= 0) sink += data[rows[i]! * dim]!;
+    this.sink = sink;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      if (row >= 0) {
+        const from = row * dim;
+        const to = i * dim;
+        for (let j = 0; j < dim; j++) values[to + j] = data[from + j]!;
         found[i] = 1;
-        steps[i] = this.stepOfRow[row]!;
+        steps[i] = stepOfRow[row]!;
         continue;
       }
       steps[i] = -1;
@@ -119,25 +189,90 @@ export class VectorStore {
     return { values, found, steps };
   }
 
+  /** The rows that hold a key, in order. */
+  liveRows(): Int32Array {
+    const rows = new Int32Array(this.size);
+    for (let row = 0, n = 0; row < this.rowsUsed; row++) if (this.index.hasKey(row)) rows[n++] = row;
+    return rows;
+  }
+
   /** Every live key with its row, in row order. */
   *entries(): Generator<[key: string, row: number]> {
     for (let row = 0; row < this.rowsUsed; row++) {
-      const key = this.keyOfRow[row];
+      const key = this.index.keyOf(row);
       if (key !== undefined) yield [key, row];
     }
   }
 
-  stepOfRowAt(row: number): number {
-    return this.stepOfRow[row]!;
+  /** The live rows, packed in row order (for a snapshot). */
+  rows(): StoreRows {
+    const { dim } = this;
+    const count = this.size;
+    const values = new Float32Array(count * dim);
+    const steps = new Float64Array(count);
+    const keyLength = new Uint32Array(count);
+    let keyBytes = 0;
+    let n = 0;
+    for (let row = 0; row < this.rowsUsed; row++) {
+      const key = this.index.keyBytesOf(row);
+      if (!key) continue;
+      values.set(this.data.subarray(row * dim, row * dim + dim), n * dim);
+      steps[n] = this.stepOfRow[row]!;
+      keyLength[n] = key.byteLength;
+      keyBytes += key.byteLength;
+      n++;
+    }
+    const keyData = new Uint8Array(keyBytes);
+    for (let row = 0, at = 0; row < this.rowsUsed; row++) {
+      const key = this.index.keyBytesOf(row);
+      if (!key) continue;
+      keyData.set(key, at);
+      at += key.byteLength;
+    }
+    return { count, dim, values, steps, keyData, keyLength };
   }
 
-  private rowFor(key: string): number {
-    const existing = this.rowOf.get(key);
-    if (existing !== undefined) return existing;
+  /**
+   * Takes `rows` into an empty store as rows 0 .. count - 1 (a snapshot restore). `rows.values`
+   * may be this store's own `storage` already (read in place), else it is copied.
+   */
+  restore(rows: StoreRows): void {
+    if (this.rowsUsed > 0 || this.size > 0) throw new Error("restore: the store is not empty");
+    if (rows.dim !== this.dim) throw new Error(`restore: rows of dim ${rows.dim} into a store of dim ${this.dim}`);
+    const { count, keyData, keyLength } = rows;
+    this.reserve(count);
+    if (rows.values.buffer !== this.data.buffer) this.data.set(rows.values.subarray(0, count * this.dim));
+    this.stepOfRow.set(rows.steps.subarray(0, count));
+    for (let i = 0, start = 0; i < count; start += keyLength[i]!, i++) {
+      const length = keyLength[i]!;
+      const hash = hashBytes(keyData, start, length);
+      const slot = -1 - this.index.probeBytes(keyData, start, length, hash);
+      if (slot < 0) throw new Error(`restore: key ${Buffer.from(keyData.subarray(start, start + length)).toString()} appears twice`);
+      this.index.addBytesAt(slot, i, keyData, start, length, hash);
+      this.steps.add(rows.steps[i]!);
+    }
+    this.rowsUsed = count;
+  }
+
+  private copyIn(row: number, bytes: Uint8Array, at: number, step: number): void {
+    const length = this.dim * 4;
+    this.bytes.set(bytes.subarray(at, at + length), row * length);
+    this.setStep(row, step);
+  }
+
+  private deleteRow(row: number): number {
+    if (row < 0) return -1;
+    this.index.remove(row);
+    this.steps.remove(this.stepOfRow[row]!);
+    this.data.fill(0, row * this.dim, (row + 1) * this.dim);
+    this.freeRows.push(row);
+    return row;
+  }
+
+  private newRow(): number {
     const row = this.freeRows.pop() ?? this.rowsUsed++;
-    if (row * this.dim >= this.data.length) this.grow();
-    this.rowOf.set(key, row);
-    this.keyOfRow[row] = key;
+    if (row * this.dim >= this.data.length) this.resize(Math.max(INITIAL_ROWS, (this.data.length / this.dim) * 2));
+    this.stepOfRow[row] = NaN;
     return row;
   }
 
@@ -149,13 +284,14 @@ export class VectorStore {
     this.steps.add(step);
   }
 
-  private grow(): void {
-    const rows = Math.max(INITIAL_ROWS, (this.data.length / this.dim) * 2);
+  private resize(rows: number): void {
     const data = new Float32Array(rows * this.dim);
-    data.set(this.data);
+    data.set(this.data.subarray(0, this.rowsUsed * this.dim));
     this.data = data;
-    const steps = new Float64Array(rows).fill(NaN);
-    steps.set(this.stepOfRow);
+    this.bytes = new Uint8Array(data.buffer);
+    const steps = new Float64Array(rows);
+    steps.set(this.stepOfRow.subarray(0, this.rowsUsed));
     this.stepOfRow = steps;
+    this.index.reserveRows(rows);
   }
 }

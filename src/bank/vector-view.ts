@@ -3,16 +3,15 @@
  * answers batched lookups from memory, with versions, lag, waits for freshness, and snapshots.
  */
 import type { Log } from "../log/types.ts";
-import { denseFloat32Layout } from "../schema/vector.ts";
-import type { Envelope } from "./codec.ts";
 import { BankFollower, type BankPosition } from "./follower.ts";
 import type { StepCounts } from "./step-counts.ts";
 import { BankView } from "./view.ts";
 import type { NearestIndexOptions, NearestResult } from "./nearest/nearest-index.ts";
 import { SyncedIndex } from "./nearest/synced-index.ts";
-import { readSnapshot, writeSnapshot } from "./snapshot.ts";
+import { readSnapshotFile, writeSnapshotFile } from "./snapshot.ts";
 import { bankTopics, ensureBankTopics } from "./topics.ts";
-import { VectorStore, type LookupResult, type MissingPolicy } from "./vector-store.ts";
+import { VectorApplier } from "./vector-applier.ts";
+import type { LookupResult, MissingPolicy, VectorStore } from "./vector-store.ts";
 
 export interface VectorBankViewOptions {
   /** The vectors' dimension; taken from the first record when absent. */
@@ -36,28 +35,32 @@ export interface Neighbour {
 }
 
 export class VectorBankView extends BankView {
-  private store: VectorStore | undefined;
-  private readonly index: SyncedIndex;
-
-  private constructor(follower: BankFollower, dim: number | undefined, nearest: Omit<NearestIndexOptions, "dim"> = {}) {
+  private constructor(follower: BankFollower, private readonly applier: VectorApplier, private readonly index: SyncedIndex) {
     super(follower);
-    if (dim !== undefined) this.store = new VectorStore(dim);
-    this.index = new SyncedIndex(nearest);
+  }
+
+  private get store(): VectorStore | undefined {
+    return this.applier.store;
   }
 
   static async open(log: Log, namespace: string, name: string, options: VectorBankViewOptions = {}): Promise<VectorBankView> {
     const topics = bankTopics(namespace, name);
     const partitions = await ensureBankTopics(log, topics, options.partitions);
-    const snapshot = options.snapshotPath ? await readSnapshot(options.snapshotPath) : undefined;
-    if (snapshot) checkSnapshotFits(snapshot.header, topics.bank, partitions, options.dim, await log.offsets(topics.bank));
-    let view: VectorBankView | undefined;
-    const follower = new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope), snapshot?.header.position);
-    view = new VectorBankView(follower, snapshot?.header.dim ?? options.dim, options.nearest);
-    if (snapshot) {
-      const store = view.store!;
-      const { keys, steps, values, header } = snapshot;
-      for (let i = 0; i < keys.length; i++) view.index.rowChanged(store.set(keys[i]!, values.subarray(i * header.dim, (i + 1) * header.dim), steps[i]!));
+    const index = new SyncedIndex(options.nearest ?? {});
+    const applier = new VectorApplier(options.dim, index);
+    let position: BankPosition | undefined;
+    if (options.snapshotPath) {
+      const offsets = await log.offsets(topics.bank);
+      // The values are read straight into the store's storage.
+      const snapshot = await readSnapshotFile(options.snapshotPath, (header) => {
+        checkSnapshotFits(header, topics.bank, partitions, options.dim, offsets);
+        return applier.storageFor(header.dim, header.count);
+      });
+      if (snapshot) applier.restore(snapshot.rows);
+      position = snapshot?.header.position;
     }
+    const follower = new BankFollower(log, topics, partitions, applier, position);
+    const view = new VectorBankView(follower, applier, index);
     await follower.catchUp();
     if (options.follow ?? true) follower.start(options.pollWaitMs);
     return view;
@@ -110,15 +113,8 @@ export class VectorBankView extends BankView {
   async snapshot(path: string): Promise<void> {
     const store = this.storeOrThrow();
     const position = this.follower.position();
-    const keys: string[] = [];
-    const steps = new Float64Array(store.size);
-    const values = new Float32Array(store.size * store.dim);
-    for (const [key, row] of store.entries()) {
-      values.set(store.storage.subarray(row * store.dim, (row + 1) * store.dim), keys.length * store.dim);
-      steps[keys.length] = store.stepOfRowAt(row);
-      keys.push(key);
-    }
-    await writeSnapshot(path, { header: { topic: this.name, partitions: this.follower.partitions, dim: store.dim, count: keys.length, position }, keys, steps, values });
+    const rows = store.rows();
+    await writeSnapshotFile(path, { topic: this.name, partitions: this.follower.partitions, dim: store.dim, count: rows.count, position }, rows);
   }
 
   /** The underlying storage, for readers that gather rows themselves (e.g. the nearest-neighbour index). */
@@ -138,25 +134,6 @@ export class VectorBankView extends BankView {
       if (key !== undefined) out.push({ key, distance: result.distances[query * result.k + j]! });
     }
     return out;
-  }
-
-  private apply(key: string, envelope: Envelope): string | undefined {
-    if (envelope.kind === "deleted") {
-      const row = this.store?.delete(key) ?? -1;
-      if (row >= 0) this.index.rowRemoved(row);
-      return undefined;
-    }
-    if (envelope.kind !== "vector") return `a vector bank cannot hold a ${envelope.kind} record`;
-    let layout: ReturnType<typeof denseFloat32Layout>;
-    try {
-      layout = denseFloat32Layout(envelope.payload);
-    } catch (error) {
-      return (error as Error).message;
-    }
-    this.store ??= new VectorStore(layout.dim);
-    if (layout.dim !== this.store.dim) return `vector of dim ${layout.dim} in a bank of dim ${this.store.dim}`;
-    this.index.rowChanged(this.store.setFromBytes(key, envelope.payload, layout.valuesAt, layout.step));
-    return undefined;
   }
 
   private storeOrThrow(): VectorStore {

@@ -19,11 +19,14 @@ export class SyncedIndex {
   constructor(private readonly options: Omit<NearestIndexOptions, "dim">) {}
 
   rowChanged(row: number): void {
+    // Until the first search there is no index to keep in step: it is built from every row then.
+    if (!this.index) return;
     this.changed.add(row);
     this.removed.delete(row);
   }
 
   rowRemoved(row: number): void {
+    if (!this.index) return;
     this.changed.delete(row);
     this.removed.add(row);
   }
@@ -41,9 +44,9 @@ export class SyncedIndex {
 
   private sync(store: VectorStore, index: NearestIndex): Promise<void> {
     this.syncing = this.syncing.then(async () => {
-      if (this.changed.size === 0 && this.removed.size === 0) return;
+      if (this.built && this.changed.size === 0 && this.removed.size === 0) return;
       const rebuild = !this.built || this.changed.size + this.removed.size > REBUILD_FRACTION * store.size;
-      const rows = rebuild ? [...store.entries()].map(([, row]) => row) : [...this.changed];
+      const rows = rebuild ? store.liveRows() : [...this.changed];
       const removed = Int32Array.from(this.removed);
       this.changed.clear();
       this.removed.clear();

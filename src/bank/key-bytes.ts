@@ -1,0 +1,106 @@
+/**
+ * Keys as their UTF-8 bytes: one hash and one equality that agree whether a key is given as bytes
+ * (read from a topic or a snapshot) or as a JS string (asked for by a caller), so a bank can index
+ * millions of keys without making a string for each. A string is taken as TextEncoder encodes it
+ * (a lone surrogate as U+FFFD).
+ */
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const enc = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+let scratch = new Uint8Array(256);
+
+/** FNV-1a, then murmur3's finaliser: linear probing needs the low bits well mixed. */
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+export function hashBytes(data: Uint8Array, start: number, length: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start, end = start + length; i < end; i++) h = Math.imul(h ^ data[i]!, FNV_PRIME);
+  return finish(h);
+}
+
+/**
+ * Reads a key from a record: sets `into.keyHash` to its `hashBytes` and returns whether it is
+ * valid UTF-8, in one pass for ASCII keys (node ids, most often).
+ */
+export function readKey(data: Uint8Array, start: number, length: number, into: { keyHash: number }): boolean {
+  let h = FNV_OFFSET;
+  let any = 0;
+  for (let i = start, end = start + length; i < end; i++) {
+    const b = data[i]!;
+    any |= b;
+    h = Math.imul(h ^ b, FNV_PRIME);
+  }
+  into.keyHash = finish(h);
+  return any < 0x80 || isUtf8(data, start, length);
+}
+
+/** The UTF-8 of a non-ASCII string, in a buffer reused by the next call. */
+function utf8Of(key: string): { bytes: Uint8Array; length: number } {
+  if (scratch.length < key.length * 3) scratch = new Uint8Array(key.length * 3);
+  return { bytes: scratch, length: enc.encodeInto(key, scratch).written };
+}
+
+export function hashString(key: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) {
+      const { bytes, length } = utf8Of(key);
+      return hashBytes(bytes, 0, length);
+    }
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return finish(h);
+}
+
+export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
+
+/** Whether `data[start .. start + length]` is the UTF-8 of `key`. */
+export function bytesEqualString(data: Uint8Array, start: number, length: number, key: string): boolean {
+  // UTF-8 is as long as the UTF-16 only when every unit is ASCII, and never shorter.
+  if (length < key.length) return false;
+  if (length === key.length) {
+    for (let i = 0; i < length; i++) if (data[start + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+  const { bytes, length: n } = utf8Of(key);
+  return n === length && bytesEqual(data, start, bytes, 0, length);
+}
+
+/** Writes the UTF-8 of `key` at `data[at ..]` (room for 3 bytes per UTF-16 unit); returns the length. */
+export function writeUtf8(key: string, data: Uint8Array, at: number): number {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return enc.encodeInto(key, data.subarray(at)).written;
+    data[at + i] = c;
+  }
+  return key.length;
+}
+
+/**
+ * Whether `data[start .. start + length]` is valid UTF-8. ASCII, the common case for node ids, is
+ * checked in place; anything else by a fatal TextDecoder.
+ */
+function isUtf8(data: Uint8Array, start: number, length: number): boolean {
+  let i = start;
+  const end = start + length;
+  while (i < end && data[i]! < 0x80) i++;
+  if (i === end) return true;
+  try {
+    strictDecoder.decode(data.subarray(i, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
