@@ -3,6 +3,7 @@
  * index of the embeddings bank: the dynamic graph of CARLS. It works on a step once the
  * embeddings of every node have reached it.
  */
+import type { NearestIndexOptions } from "../bank/nearest/nearest-index.ts";
 import type { Maker, MakerContext, MakerOutput } from "./maker.ts";
 import { SourceBank } from "./source-bank.ts";
 
@@ -13,6 +14,8 @@ export interface NeighboursMakerOptions {
   readonly source?: string;
   readonly bank?: string;
   readonly name?: string;
+  /** HNSW settings (default m 12, efConstruction 64: the index is rebuilt for every checkpoint, so build speed matters). */
+  readonly index?: Omit<NearestIndexOptions, "dim">;
 }
 
 export function neighboursMaker(options: NeighboursMakerOptions = {}): Maker {
@@ -25,7 +28,7 @@ export function neighboursMaker(options: NeighboursMakerOptions = {}): Maker {
     outputKind: "neighbours",
     hops: null,
     async start(context: MakerContext) {
-      source = await SourceBank.open(context, options.source ?? "embeddings", { space: "cosine" });
+      source = await SourceBank.open(context, options.source ?? "embeddings", { space: "cosine", m: 12, efConstruction: 64, ...options.index });
     },
     target: () => source?.completeStep(),
     poll: (waitMs, signal) => source!.changed(waitMs, signal),

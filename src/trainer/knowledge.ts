@@ -26,6 +26,19 @@ export interface KnowledgeTerm {
   versions(): BankVersion[];
 }
 
+/**
+ * Rebuilds a term's step only when one of its banks or the graph has moved since the last step:
+ * the trainer still looks at the banks every step, but unchanged knowledge costs nothing.
+ */
+function memoised(banks: () => BankVersion[], build: (graph: GraphStore) => TermStep | undefined): (graph: GraphStore) => TermStep | undefined {
+  let last: { key: string; step: TermStep | undefined } | undefined;
+  return (graph) => {
+    const key = JSON.stringify([graph.version, banks().map((b) => b.position.offsets)]);
+    if (last?.key !== key) last = { key, step: build(graph) };
+    return last.step;
+  };
+}
+
 export interface GraphRegularizationTermOptions {
   /** Class probabilities of every node, written by the embeddings maker from the newest checkpoint. */
   readonly predictions: VectorBankView;
@@ -46,11 +59,12 @@ export interface GraphRegularizationTermOptions {
  */
 export function graphRegularizationTerm(options: GraphRegularizationTermOptions): KnowledgeTerm {
   const { predictions, neighbours } = options;
+  const versions = () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])];
   return {
     name: "graph",
     weight: options.weight,
-    versions: () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])],
-    prepare(graph) {
+    versions,
+    prepare: memoised(versions, (graph) => {
       const classes = predictions.dim;
       if (classes === undefined || predictions.size === 0) return undefined;
       const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
@@ -82,7 +96,7 @@ export function graphRegularizationTerm(options: GraphRegularizationTermOptions)
       cols.forEach((j, k) => neighbourValues.set(targets.subarray(j * classes, (j + 1) * classes), k * classes));
       const pairs = { rows: Int32Array.from(rows), neighbourValues };
       return { size: rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: options.distance ?? "kl" }) };
-    },
+    }),
   };
 }
 
@@ -90,16 +104,19 @@ export interface PseudoLabelTermOptions {
   /** [class or -1, confidence] per node, written by the pseudo-labels maker. */
   readonly pseudoLabels: VectorBankView;
   readonly weight: number;
+  /** Weigh each pseudo-label by its confidence (default false: every label above the threshold counts fully, as measured best). */
+  readonly weighByConfidence?: boolean;
 }
 
 /** Cross-entropy on the confident pseudo-labels of nodes outside the training split. */
 export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm {
   const { pseudoLabels } = options;
+  const versions = () => [pseudoLabels.version()];
   return {
     name: "pseudo",
     weight: options.weight,
-    versions: () => [pseudoLabels.version()],
-    prepare(graph) {
+    versions,
+    prepare: memoised(versions, (graph) => {
       if (pseudoLabels.size === 0) return undefined;
       const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
       const { values, found } = pseudoLabels.lookup(ids);
@@ -115,7 +132,7 @@ export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm 
       }
       if (rows.length === 0) return undefined;
       const [r, l, c] = [Int32Array.from(rows), Int32Array.from(labels), Float32Array.from(confidences)];
-      return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, r, l, c) };
-    },
+      return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, r, l, options.weighByConfidence ? c : undefined) };
+    }),
   };
 }

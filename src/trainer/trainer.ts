@@ -5,8 +5,7 @@
  * step's metrics, and every N steps a checkpoint for the makers.
  */
 import type { Log } from "../log/types.ts";
-import type { BankVersion } from "../bank/view.ts";
-import type { VectorBankView } from "../bank/vector-view.ts";
+import type { BankVersion, BankView } from "../bank/view.ts";
 import { ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
 import type { Model, NamedWeight } from "../../graph/gnn/model.ts";
 import * as tf from "../../graph/gnn/tf.ts";
@@ -45,7 +44,7 @@ export interface TrainerOptions {
    * Wait, before a step, until `freshness` holds values from a checkpoint at most this many
    * checkpoints old. Absent: never wait.
    */
-  readonly staleness?: { readonly checkpoints: number; readonly freshness: VectorBankView; readonly timeoutMs?: number };
+  readonly staleness?: { readonly checkpoints: number; readonly freshness: BankView; readonly timeoutMs?: number };
   /** Stop when validation accuracy has not improved for this many steps (default: never). */
   readonly patience?: number;
   readonly onStep?: (record: StepRecord) => void;
@@ -62,7 +61,19 @@ export interface TrainResult {
 
 const enc = new TextEncoder();
 
+function validate(options: TrainerOptions): void {
+  const count = (name: string, value: number | undefined, min: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`train: ${name} must be an integer ≥ ${min}, got ${value}`);
+  };
+  count("steps", options.steps, 0);
+  count("checkpointEvery", options.checkpointEvery, 1);
+  count("patience", options.patience, 1);
+  count("staleness.checkpoints", options.staleness?.checkpoints, 0);
+  if (options.learningRate !== undefined && !(options.learningRate > 0)) throw new Error(`train: learningRate must be > 0, got ${options.learningRate}`);
+}
+
 export async function train(options: TrainerOptions): Promise<TrainResult> {
+  validate(options);
   const { log, namespace, graph, model, inputs } = options;
   await ensureCheckpointTopic(log, namespace);
   await log.createTopic(metricsTopic(namespace), { partitions: 1, compacted: false, retentionMs: null });
