@@ -4,6 +4,7 @@
  */
 import { gcn } from "./gnn/gcn.ts";
 import { mlp } from "./gnn/mlp.ts";
+import { isSparse, type Features } from "./gnn/layers.ts";
 import type { Model } from "./gnn/model.ts";
 import { sage } from "./gnn/sage.ts";
 import { normalizedAdjacency, rowNormalize, type SparseMatrix } from "./gnn/sparse.ts";
@@ -46,20 +47,44 @@ export interface GraphInputs {
 
 /**
  * Features (row-normalised when they are counts, as bag-of-words are; signed features are left as
- * they are), plus the propagation the model kind needs (Kipf's Â for GCN, mean for SAGE).
+ * they are; sparse when mostly zeros, so that x·W costs the non-zeros only), plus the propagation
+ * the model kind needs (Kipf's Â for GCN, mean for SAGE).
  */
 export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
   const n = store.numNodes;
   const { dim, data } = store.features();
-  const counts = data.every((x) => x >= 0);
-  const features = tf.tensor2d(counts ? rowNormalizeDense(data, n, dim) : data.slice(0, n * dim), [n, dim]);
-  const dispose = () => features.dispose();
+  const values = data.every((x) => x >= 0) ? rowNormalizeDense(data, n, dim) : data.slice(0, n * dim);
+  const features = denseOrSparse(values, n, dim);
+  const dispose = () => {
+    if (!isSparse(features)) features.dispose();
+  };
   if (kind === "mlp") return { inputs: { features }, rows: n, dispose };
   const csr = store.snapshot();
   const adjacency: SparseMatrix = { shape: [n, n], rowPtr: csr.rowPtr, colIdx: csr.colIdx, values: new Float32Array(csr.colIdx.length).fill(1) };
   if (kind === "gcn") return { inputs: { features, adjacency: normalizedAdjacency(edgesOf(adjacency), n, { selfLoops: true }) }, rows: n, dispose };
   const mean = rowNormalize(adjacency);
   return { inputs: { features, blocks: [mean, mean] }, rows: n, dispose };
+}
+
+/** Below this share of non-zeros, features are kept as a sparse matrix. */
+const SPARSE_BELOW = 0.1;
+
+function denseOrSparse(values: Float32Array, rows: number, cols: number): Features {
+  let nonZeros = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) nonZeros++;
+  if (nonZeros >= SPARSE_BELOW * values.length) return tf.tensor2d(values, [rows, cols]);
+  const rowPtr = new Int32Array(rows + 1);
+  const colIdx = new Int32Array(nonZeros);
+  const kept = new Float32Array(nonZeros);
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = values[r * cols + c]!;
+      if (v !== 0) (colIdx[k] = c), (kept[k++] = v);
+    }
+    rowPtr[r + 1] = k;
+  }
+  return { shape: [rows, cols], rowPtr, colIdx, values: kept };
 }
 
 function rowNormalizeDense(data: Float32Array, rows: number, cols: number): Float32Array {
