@@ -2,7 +2,8 @@
  * The semi-supervised CARLS loop from the command line: the model trained with knowledge from the
  * bank, beside the same model without it, over several seeds, then a report.
  *
- *   npx tsx examples/semi-supervised [--dataset cora|synthetic] [--model mlp|gcn] [--seeds 3] [--steps 300]
+ *   npx tsx examples/semi-supervised [--dataset cora|synthetic] [--model mlp|gcn] [--seeds 3] [--steps 400]
+ *                                    [--checkpoint-every 5] [--staleness <checkpoints>]
  *                                    [--kafka host:port] [--dir .carls/semi-supervised] [--datasets ../shared/datasets]
  *
  * The embedded store in --dir is the default; --kafka runs the same loop on a Kafka cluster.
@@ -12,15 +13,16 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { openLog } from "../../src/log/index.ts";
-import { DEFAULT_KNOWLEDGE, runSemiSupervised, type SemiSupervisedReport } from "./loop.ts";
+import { RECIPES, runSemiSupervised, type SemiSupervisedReport } from "./loop.ts";
 
 const { values: args } = parseArgs({
   options: {
     dataset: { type: "string" },
     model: { type: "string", default: "mlp" },
     seeds: { type: "string", default: "3" },
-    steps: { type: "string", default: "300" },
-    "checkpoint-every": { type: "string", default: "5" },
+    steps: { type: "string", default: "400" },
+    "checkpoint-every": { type: "string" },
+    staleness: { type: "string" },
     kafka: { type: "string" },
     dir: { type: "string", default: ".carls/semi-supervised" },
     datasets: { type: "string", default: process.env.CARLS_DATASETS ?? resolve(import.meta.dirname, "../../../shared/datasets") },
@@ -30,7 +32,16 @@ const model = args.model;
 if (model !== "mlp" && model !== "gcn") throw new Error(`--model must be mlp or gcn, got ${model}`);
 const dataset = args.dataset ?? (existsSync(resolve(args.datasets, "planetoid")) ? "cora" : "synthetic");
 if (dataset !== "cora" && dataset !== "synthetic") throw new Error(`--dataset must be cora or synthetic, got ${dataset}`);
-const seeds = Number(args.seeds);
+const count = (flag: string, value: string | undefined, min: number): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= min)) throw new Error(`--${flag} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+};
+const seeds = count("seeds", args.seeds, 1)!;
+const steps = count("steps", args.steps, 1)!;
+const checkpointEvery = count("checkpoint-every", args["checkpoint-every"], 1);
+const staleness = count("staleness", args.staleness, 0);
 if (!args.kafka) rmSync(args.dir, { recursive: true, force: true });
 const log = await openLog(args.kafka ? `kafka://${args.kafka}` : `embedded:${args.dir}`);
 
@@ -40,7 +51,7 @@ try {
   for (let seed = 0; seed < seeds; seed++) {
     for (const withKnowledge of [false, true]) {
       const run = `${model}${withKnowledge ? "+bank" : ""} seed ${seed}`;
-      bar.start(Number(args.steps), 0, { run, loss: "-", val: "-" });
+      bar.start(steps, 0, { run, loss: "-", val: "-" });
       reports.push(
         await runSemiSupervised({
           log,
@@ -49,10 +60,10 @@ try {
           datasetsDir: args.datasets,
           model,
           seed,
-          steps: Number(args.steps),
-          checkpointEvery: Number(args["checkpoint-every"]),
-          patience: 100,
-          ...(withKnowledge ? { knowledge: DEFAULT_KNOWLEDGE[model] } : {}),
+          steps,
+          ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+          ...(staleness !== undefined ? { staleness } : {}),
+          ...(withKnowledge ? { knowledge: RECIPES[model].knowledge } : {}),
           onStep: (r) => bar.update(r.step, { run, loss: r.loss.toFixed(3), val: (100 * r.accuracy.val).toFixed(1) }),
         }),
       );
