@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { BankWriter, NeighbourBankView, VectorBankView, bankTopics, decodeEnvelope, encodeEnvelope } from "../src/bank/index.ts";
+import { Effect, Either } from "effect";
+import { bankWriter, vectorBank } from "../src/bank/effect.ts";
+import { logLayer } from "../src/log/effect.ts";
 import { BankFollower, type BankPosition } from "../src/bank/follower.ts";
 import { hashBytes } from "../src/bank/key-bytes.ts";
 import { readSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/bank/snapshot.ts";
@@ -100,6 +103,36 @@ function bankSuite(backend: Backend): void {
         await view.catchUp();
         assert.equal(view.size, 3);
       }));
+
+    it("offers the same operations as effect values: scoped views, interruptible waits, BankError", async () => {
+      const ns = freshNamespace();
+      const program = Effect.gen(function* () {
+        const writer = yield* bankWriter(ns, "fx");
+        yield* writer.upsertVectors([{ key: "a", values: vec(1, 0) }, { key: "b", values: vec(0, 1) }, { key: "c", values: vec(1, 0.1) }], 4);
+        const bank = yield* vectorBank(ns, "fx", { pollWaitMs: 50 });
+        yield* bank.awaitVersion(4, { minKeys: 3, timeoutMs: 10_000 });
+        const { values, found } = yield* bank.lookup(["a", "zz"]);
+        const nearest = yield* bank.nearest(vec(1, 0), 2);
+        const interrupted = yield* Effect.either(Effect.timeoutFail(bank.awaitVersion(5, { timeoutMs: 60_000 }), { duration: "200 millis", onTimeout: () => "interrupted" as const }));
+        const failed = yield* Effect.either(bank.lookup(["zz"], { missing: "error" }));
+        return { values: [...values], found: [...found], nearest: nearest.map((n) => n.key), interrupted, failed, version: yield* bank.version, closed: bank.view };
+      });
+      const result = await Effect.runPromise(Effect.provide(Effect.scoped(program), logLayer(backend.url)));
+      assert.deepEqual(result.values, [1, 0, 0, 0]);
+      assert.deepEqual(result.found, [1, 0]);
+      assert.deepEqual(result.nearest, ["a", "c"]);
+      assert.ok(Either.isLeft(result.interrupted) && result.interrupted.left === "interrupted", "a wait is interrupted by the timeout around it");
+      assert.ok(Either.isLeft(result.failed) && result.failed.left._tag === "BankError" && result.failed.left.bank === "fx" && /zz/.test(result.failed.left.message), "a missing key under the error policy fails with a BankError naming it");
+      assert.equal(result.version.minStep, 4);
+      const log = await backend.open();
+      try {
+        await (await BankWriter.open(log, ns, "fx")).upsertVectors([{ key: "a", values: vec(9, 9) }], 5);
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(result.closed.stepOf("a"), 4, "the view stopped following when its scope ended");
+      } finally {
+        await log.close();
+      }
+    });
 
     it("restores from a snapshot and reads only the tail of the topic", () =>
       withLog(async (log, ns) => {

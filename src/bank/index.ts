@@ -7,3 +7,4 @@ export { VectorBankView, type VectorBankViewOptions } from "./vector-view.ts";
 export { NeighbourBankView, type NeighbourBankViewOptions } from "./neighbour-view.ts";
 export type { LookupResult, MissingPolicy } from "./vector-store.ts";
 export type { AwaitOptions, BankPosition } from "./follower.ts";
+export { BankError, bankWriter, neighbourBank, vectorBank, type BankViewEffects, type BankWriterEffects, type NeighbourBankEffects, type VectorBankEffects } from "./effect.ts";
