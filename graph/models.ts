@@ -5,7 +5,7 @@
 import { gcn } from "./gnn/gcn.ts";
 import { mlp } from "./gnn/mlp.ts";
 import { isSparse, type Features } from "./gnn/layers.ts";
-import type { Model } from "./gnn/model.ts";
+import type { BaseModelConfig, Model } from "./gnn/model.ts";
 import { sage } from "./gnn/sage.ts";
 import { normalizedAdjacency, rowNormalize, type SparseMatrix } from "./gnn/sparse.ts";
 import * as tf from "./gnn/tf.ts";
@@ -14,14 +14,8 @@ import type { GraphStore } from "./store/graph-store.ts";
 export type ModelKind = "gcn" | "sage" | "mlp";
 
 /** Everything needed to rebuild a model; checkpoints carry it. */
-export interface ModelSpec {
+export interface ModelSpec extends BaseModelConfig {
   readonly kind: ModelKind;
-  readonly inputDim: number;
-  readonly hiddenDim: number;
-  readonly classes: number;
-  readonly seed: number;
-  readonly dropout?: number;
-  readonly weightDecay?: number;
 }
 
 export function buildModel(spec: ModelSpec): Model<unknown> {

@@ -5,20 +5,12 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, glorotVariable, project, type Features } from "./layers.ts";
-import { l2Penalty, WeightSet, type Model } from "./model.ts";
+import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { spmm, type SparseMatrix } from "./sparse.ts";
 
-export interface GcnConfig {
-  readonly inputDim: number;
-  readonly hiddenDim: number;
-  readonly classes: number;
-  readonly seed: number;
-  /** Default 0.5. */
-  readonly dropout?: number;
-  /** L2 coefficient on the first layer's weights; default 5e-4. */
-  readonly weightDecay?: number;
-}
+/** Dropout applies to each layer's input; weight decay to the first layer's weights. */
+export type GcnConfig = BaseModelConfig;
 
 export interface GcnInputs {
   readonly features: Features;
@@ -49,15 +41,5 @@ export function gcn(config: GcnConfig): Model<GcnInputs> {
       return spmm(inputs.adjacency, project(x, w1 as tf.Tensor2D));
     });
 
-  return {
-    kind: "gcn",
-    forward,
-    embed: (inputs) => tf.tidy(() => hidden(inputs, false)),
-    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
-    regularization: () => l2Penalty([w0], decay),
-    variables: weights.variables,
-    getWeights: () => weights.get(),
-    setWeights: (w) => weights.set(w),
-    dispose: () => weights.dispose(),
-  };
+  return assembleModel({ kind: "gcn", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay });
 }

@@ -7,18 +7,11 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, glorotVariable, project, zerosVariable, type Features } from "./layers.ts";
-import { l2Penalty, WeightSet, type Model } from "./model.ts";
+import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 
-export interface MlpConfig {
-  readonly inputDim: number;
-  readonly hiddenDim: number;
-  readonly classes: number;
-  readonly seed: number;
-  /** Dropout rate on the input features and on the hidden layer; default 0.5. */
-  readonly dropout?: number;
-  /** L2 coefficient on the first layer's kernel; default 5e-4. */
-  readonly weightDecay?: number;
+/** Dropout applies to the input features and the hidden layer; weight decay to the first layer's kernel. */
+export interface MlpConfig extends BaseModelConfig {
   /** Whether the layers add a bias; default true. */
   readonly bias?: boolean;
 }
@@ -69,15 +62,5 @@ export function mlp(config: MlpConfig): Model<MlpInputs> {
       return dense(opts.training ? dropout(h, rate, dropoutRng) : h, w1, b1);
     });
 
-  return {
-    kind: "mlp",
-    forward,
-    embed: (inputs) => tf.tidy(() => hidden(inputs, false)),
-    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
-    regularization: () => l2Penalty([w0], decay),
-    variables: weights.variables,
-    getWeights: () => weights.get(),
-    setWeights: (w) => weights.set(w),
-    dispose: () => weights.dispose(),
-  };
+  return assembleModel({ kind: "mlp", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay });
 }

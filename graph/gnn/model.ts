@@ -24,6 +24,44 @@ export interface Model<I> {
   dispose(): void;
 }
 
+/** What every model's configuration holds. */
+export interface BaseModelConfig {
+  readonly inputDim: number;
+  readonly hiddenDim: number;
+  readonly classes: number;
+  readonly seed: number;
+  /** Dropout rate; default 0.5 (where it applies is the model's to say). */
+  readonly dropout?: number;
+  /** L2 coefficient (which weights it covers is the model's to say); default 5e-4. */
+  readonly weightDecay?: number;
+}
+
+/**
+ * A Model from its forward pass and hidden layer: predict is the softmax of forward without
+ * dropout, the weight decay covers `decayed`, and the weights are those of `weights`.
+ */
+export function assembleModel<I>(parts: {
+  readonly kind: string;
+  readonly forward: Model<I>["forward"];
+  readonly embed: Model<I>["embed"];
+  readonly weights: WeightSet;
+  readonly decayed: readonly tf.Variable[];
+  readonly decay: number;
+}): Model<I> {
+  const { kind, forward, embed, weights, decayed, decay } = parts;
+  return {
+    kind,
+    forward,
+    embed,
+    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
+    regularization: () => l2Penalty(decayed, decay),
+    variables: weights.variables,
+    getWeights: () => weights.get(),
+    setWeights: (w) => weights.set(w),
+    dispose: () => weights.dispose(),
+  };
+}
+
 /** Weight decay as in Kipf & Welling's code: decay · Σ w² / 2 over `weights`. */
 export function l2Penalty(weights: readonly tf.Variable[], decay: number): tf.Scalar {
   if (decay === 0 || weights.length === 0) return tf.scalar(0);

@@ -7,15 +7,11 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, firstRows, glorotVariable, isSparse, project, zerosVariable, type Features } from "./layers.ts";
-import { l2Penalty, WeightSet, type Model } from "./model.ts";
+import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { csrTimesDense, spmm, type SparseMatrix } from "./sparse.ts";
 
-export interface SageConfig {
-  readonly inputDim: number;
-  readonly hiddenDim: number;
-  readonly classes: number;
-  readonly seed: number;
+export interface SageConfig extends BaseModelConfig {
   /** Number of SAGE layers (at least 2), i.e. of blocks per batch; default 2. */
   readonly layers?: number;
   /** Dropout rate on the hidden layers' inputs; default 0.5. */
@@ -104,16 +100,13 @@ export function sage(config: SageConfig): Model<SageInputs> {
 
   const forward = (inputs: SageInputs, opts: { training: boolean }): tf.Tensor2D => tf.tidy(() => run(inputs, opts.training, depth));
 
-  return {
+  return assembleModel({
     kind: "sage",
     forward,
     // The last hidden layer is computed for the last block's src nodes; its first rows are the outputs.
     embed: (inputs) => tf.tidy(() => firstRows(run(inputs, false, depth - 1), inputs.blocks[depth - 1]!.shape[0]) as tf.Tensor2D),
-    predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
-    regularization: () => l2Penalty(kernels, decay),
-    variables: weights.variables,
-    getWeights: () => weights.get(),
-    setWeights: (w) => weights.set(w),
-    dispose: () => weights.dispose(),
-  };
+    weights,
+    decayed: kernels,
+    decay,
+  });
 }
