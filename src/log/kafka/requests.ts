@@ -144,6 +144,7 @@ export interface FetchedPartition {
   readonly batches: Iterable<DecodedBatch>;
 }
 
+/** A Fetch (v5) of one partition; its error, if any, is thrown as kafkajs would. */
 export function fetchRequest(
   topic: string,
   partition: number,
@@ -151,41 +152,18 @@ export function fetchRequest(
   maxBytes: number,
   maxWaitMs: number,
   isolationLevel: number,
-): ProtocolRequest<FetchedPartition, FetchedPartition & { errorCode: number }> {
-  const name = Buffer.from(topic);
+): ProtocolRequest<FetchedPartition, FetchedTarget[]> {
+  const fetch = multiFetchRequest([{ topic, partition, offset, maxBytes }], maxBytes, maxWaitMs, isolationLevel);
   return {
-    request: {
-      apiKey: FETCH,
-      apiVersion: 5,
-      apiName: "Fetch",
-      encode: async () => {
-        const w = new Writer(4 + 4 + 4 + 4 + 1 + 4 + 2 + name.length + 4 + 4 + 8 + 8 + 4);
-        w.int32(-1).int32(maxWaitMs).int32(1).int32(maxBytes).int8(isolationLevel); // replica -1: a client
-        w.int32(1).string(name).int32(1).int32(partition).int64(offset).int64(-1).int32(maxBytes);
-        return { buf: w.buf, buffer: w.buf };
-      },
-    },
+    ...fetch,
     response: {
-      decode: async (payload: Buffer) => {
-        const reader = new Reader(payload);
-        reader.int32(); // throttle time
-        onlyPartition(reader);
-        const errorCode = reader.int16();
-        const highWatermark = reader.int64();
-        reader.int64(); // last stable offset
-        const logStartOffset = reader.int64();
-        const aborted = reader.int32();
-        if (aborted > 0) reader.skip(aborted * 16);
-        const records = reader.bytes();
-        return { errorCode, highWatermark, logStartOffset, batches: errorCode === NONE ? decodeRecordBatches(records) : [] };
-      },
-      parse: async ({ errorCode, ...partition }) => {
-        if (errorCode !== NONE) throw createKafkaError(errorCode);
-        return partition;
+      decode: fetch.response.decode,
+      parse: async ([only]) => {
+        if (only === undefined) throw new Error(`Fetch of ${topic}[${partition}]: the broker answered for no partition`);
+        if (only.errorCode !== NONE) throw createKafkaError(only.errorCode);
+        return { highWatermark: only.highWatermark, logStartOffset: only.logStartOffset, batches: decodeRecordBatches(only.records) };
       },
     },
-    // The broker holds a fetch up to maxWaitMs, which may exceed the client's request timeout.
-    requestTimeout: maxWaitMs + 10_000,
   };
 }
 
