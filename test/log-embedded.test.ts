@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { open } from "lmdb";
 import { openEmbeddedLog } from "../src/log/index.ts";
 import type { EmbeddedLog } from "../src/log/embedded/embedded-log.ts";
+import { spawnTsx, until, type Child } from "./support/child-process.ts";
 import { bytes, logConformance, readAll, rejectsWith, text } from "./support/conformance.ts";
 
 const root = mkdtempSync(join(tmpdir(), "carls-embedded-"));
@@ -18,26 +18,7 @@ const sharedDir = freshDir();
 logConformance("embedded", (options) => openEmbeddedLog({ dir: sharedDir, maintenanceIntervalMs: 0, ...options }));
 
 const CHILD = join(import.meta.dirname, "support", "embedded-child.ts");
-function child(...args: string[]): { proc: ChildProcess; lines: string[]; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines: string[] = [];
-  let partial = "";
-  proc.stdout!.on("data", (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split("\n");
-    partial = parts.pop()!;
-    lines.push(...parts);
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  return { proc, lines, exited };
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const child = (...args: string[]): Child => spawnTsx(CHILD, ...args);
 
 describe("embedded store across processes and crashes", () => {
   it("keeps every acknowledged write, and no torn record, when the writer is SIGKILLed mid-write", async () => {
@@ -47,7 +28,7 @@ describe("embedded store across processes and crashes", () => {
     await setup.close();
 
     const writer = child("write", dir, "crash.t", "100000", "500");
-    await until(() => writer.lines.length >= 20, 60_000, "the writer to acknowledge 20 batches");
+    await until(() => writer.lines.length >= 20, "the writer to acknowledge 20 batches", 60_000);
     writer.proc.kill("SIGKILL");
     await writer.exited;
     const acked = Math.max(...writer.lines.filter((l) => l.startsWith("acked ")).map((l) => Number(l.slice(6))));
@@ -83,10 +64,10 @@ describe("embedded store across processes and crashes", () => {
     await until(() => {
       const [ownedByA, ownedByB] = [owns(a.lines), owns(b.lines)];
       return ownedByA.length > 0 && ownedByB.length > 0 && new Set([...ownedByA, ...ownedByB]).size === 4 && ownedByA.length + ownedByB.length === 4;
-    }, 60_000, "the group to split the 4 partitions between its two members");
+    }, "the group to split the 4 partitions between its two members", 60_000);
     const writer = child("write", dir, "mp.t", "6", "500");
     assert.equal(await writer.exited, 0);
-    await until(() => a.lines.length + b.lines.length >= 3000, 60_000, "the group to consume 3000 records");
+    await until(() => a.lines.length + b.lines.length >= 3000, "the group to consume 3000 records", 60_000);
     a.proc.kill("SIGTERM");
     b.proc.kill("SIGTERM");
     await Promise.all([a.exited, b.exited]);
@@ -105,11 +86,11 @@ describe("embedded store across processes and crashes", () => {
     const log = await openEmbeddedLog({ dir });
     await log.createTopic("wake.t", { partitions: 1, compacted: false });
     const reader = child("wait", dir, "wake.t");
-    await until(() => reader.lines.includes("waiting"), 30_000, "the reader to start waiting");
+    await until(() => reader.lines.includes("waiting"), "the reader to start waiting", 30_000);
     await new Promise((r) => setTimeout(r, 300));
     const sent = Date.now();
     await log.produce("wake.t", [{ key: null, value: bytes("ping"), partition: 0 }]);
-    await until(() => reader.lines.some((l) => l.startsWith("woke")), 10_000, "the reader to wake");
+    await until(() => reader.lines.some((l) => l.startsWith("woke")), "the reader to wake", 10_000);
     const latency = Date.now() - sent;
     assert.ok(reader.lines.includes("woke ping"));
     assert.ok(latency < 1_000, `woke ${latency} ms after the commit`);

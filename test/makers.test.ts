@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { initBackend } from "../graph/gnn/backend.ts";
@@ -13,6 +12,7 @@ import { embeddingsMaker, neighboursMaker, NO_PSEUDO_LABEL, pseudoLabelsMaker, s
 import { encodeEdge } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
 import { embeddedBackend, freshNamespace } from "./support/backends.ts";
+import { spawnTsx, until, type Child } from "./support/child-process.ts";
 import { publishModel, referenceEmbeddings, seedGraph } from "./support/loop-fixtures.ts";
 
 before(() => initBackend());
@@ -154,23 +154,7 @@ describe("maker runtime and the embeddings maker", () => {
   });
 });
 
-interface Child {
-  proc: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-}
-
-function child(...args: string[]): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "maker-child.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines: string[] = [];
-  let partial = "";
-  proc.stdout!.on("data", (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split("\n");
-    partial = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { proc, lines, exited: new Promise((resolve) => proc.on("exit", (code) => resolve(code))) };
-}
+const child = (...args: string[]): Child => spawnTsx(join(import.meta.dirname, "support", "maker-child.ts"), ...args);
 
 const owned = (c: Child) => c.lines.filter((l) => l.startsWith("owns ")).at(-1)?.slice(5).split(",").filter(Boolean) ?? [];
 const batches = (c: Child) => c.lines.filter((l) => l.startsWith("batch "));
@@ -178,10 +162,3 @@ const computed = (c: Child) => Number(batches(c).at(-1)?.slice(6) ?? 0);
 const caught = (c: Child, step: number, partitions?: string) => c.lines.some((l) => l.startsWith(`caught-up ${step} `) && (partitions === undefined || l === `caught-up ${step} ${partitions}`));
 const batchesAt = (c: Child, step: number) => batches({ ...c, lines: c.lines.slice(0, c.lines.findIndex((l) => l.startsWith(`caught-up ${step} `))) }).length;
 
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
