@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { NeighbourBankView, VectorBankView } from "../src/bank/index.ts";
 import { readTopic } from "../src/log/read-all.ts";
@@ -57,3 +61,22 @@ for (const backend of [embeddedBackend(), await kafkaBackend()]) {
     });
   });
 }
+
+it("npm run demo: the command line runs the loop beside the baseline and reports both", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "carls-demo-"));
+  try {
+    const output = await new Promise<string>((done, reject) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", resolve(import.meta.dirname, "../examples/semi-supervised/index.ts"), "--dataset", "synthetic", "--model", "mlp", "--seeds", "1", "--steps", "40", "--dir", join(dir, "store")],
+        { timeout: 300_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : done(stdout)),
+      );
+    });
+    assert.match(output, /without knowledge: test accuracy \d+\.\d ± 0\.0/);
+    assert.match(output, /with the bank: +test accuracy \d+\.\d ± 0\.0/);
+    assert.match(output, /maker predictions: \d+ keys computed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

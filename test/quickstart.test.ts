@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { it } from "node:test";
 
-it("npm run demo: the quickstart's degrees add up to twice the edges", async () => {
+it("npm run demo:store: the quickstart's degrees add up to twice the edges", async () => {
   const dir = mkdtempSync(join(tmpdir(), "carls-quickstart-"));
   try {
     const output = await new Promise<string>((done, reject) => {
