@@ -28,13 +28,17 @@ export class BankRecordError extends Error {
 
 export function encodeEnvelope(kind: PayloadKind, historyOffset: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const bytes = new Uint8Array(ENVELOPE_BYTES + payload.byteLength);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, MAGIC, true);
-  view.setUint8(2, VERSION);
-  view.setUint8(3, KINDS.indexOf(kind));
-  view.setFloat64(8, historyOffset, true);
+  writeEnvelope(new DataView(bytes.buffer), 0, kind, historyOffset);
   bytes.set(payload, ENVELOPE_BYTES);
   return bytes;
+}
+
+/** Writes an envelope at `offset` of `target` (zeroed there), for many records in one buffer. */
+export function writeEnvelope(target: DataView, offset: number, kind: PayloadKind, historyOffset: number): void {
+  target.setUint16(offset, MAGIC, true);
+  target.setUint8(offset + 2, VERSION);
+  target.setUint8(offset + 3, KINDS.indexOf(kind));
+  target.setFloat64(offset + 8, historyOffset, true);
 }
 
 /** Reads an envelope; throws BankRecordError naming what is wrong. The payload is not copied. */
@@ -50,7 +54,7 @@ export function decodeEnvelope(bytes: Uint8Array | null): Envelope {
   return { kind, historyOffset: view.getFloat64(8, true), payload: bytes.subarray(ENVELOPE_BYTES) };
 }
 
-/** Rewrites the history offset of an encoded envelope in place. */
-export function setHistoryOffset(bytes: Uint8Array, historyOffset: number): void {
-  new DataView(bytes.buffer, bytes.byteOffset, ENVELOPE_BYTES).setFloat64(8, historyOffset, true);
+/** Rewrites the history offset of the envelope at `offset` of `target` in place. */
+export function setHistoryOffset(target: DataView, offset: number, historyOffset: number): void {
+  target.setFloat64(offset + 8, historyOffset, true);
 }

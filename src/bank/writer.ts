@@ -5,8 +5,8 @@
 import { partitionForKey } from "../log/partitioner.ts";
 import type { Log, ProduceRecord } from "../log/types.ts";
 import { encodeNeighbourList, type NeighbourList } from "../schema/neighbour-list.ts";
-import { denseVector, encodeVector } from "../schema/vector.ts";
-import { encodeEnvelope, setHistoryOffset, type PayloadKind } from "./codec.ts";
+import { denseVector, encodedVectorBytes, encodeVectorInto } from "../schema/vector.ts";
+import { ENVELOPE_BYTES, setHistoryOffset, writeEnvelope, type PayloadKind } from "./codec.ts";
 import { bankTopics, ensureBankTopics, type BankTopics } from "./topics.ts";
 
 export interface VectorUpsert {
@@ -53,36 +53,51 @@ export class BankWriter {
 
   /** Upserts dense float32 vectors produced by checkpoint `step` (-1 when none). */
   upsertVectors(entries: readonly VectorUpsert[], step: number): Promise<void> {
-    return this.write(entries.map(({ key, values }) => this.version(key, "vector", encodeVector(denseVector(values, step)))));
+    const vectors = entries.map(({ values }) => denseVector(values, step));
+    return this.write(this.versions(entries.map((e) => e.key), "vector", vectors.map(encodedVectorBytes), (i, target, offset) => encodeVectorInto(vectors[i]!, target, offset)));
   }
 
   /** Upserts neighbour lists found from embeddings of checkpoint `step`. */
   upsertNeighbours(entries: readonly NeighbourUpsert[], step: number): Promise<void> {
-    return this.write(entries.map(({ key, neighbours }) => this.version(key, "neighbours", encodeNeighbourList({ ...neighbours, step }))));
+    const lists = entries.map(({ neighbours }) => encodeNeighbourList({ ...neighbours, step }));
+    return this.write(this.versions(entries.map((e) => e.key), "neighbours", lists.map((l) => l.byteLength), (i, target, offset) => target.set(lists[i]!, offset)));
   }
 
   delete(keys: readonly string[]): Promise<void> {
-    return this.write(keys.map((key) => this.version(key, "deleted")));
+    return this.write(this.versions(keys, "deleted", keys.map(() => 0), () => {}));
   }
 
-  private version(key: string, kind: PayloadKind, payload?: Uint8Array): Version {
-    if (typeof key !== "string" || key.length === 0) throw new Error(`bank ${this.topics.bank}: keys must be non-empty strings, got ${JSON.stringify(key)}`);
-    const keyBytes = enc.encode(key);
-    return { key: keyBytes, partition: partitionForKey(keyBytes, this.partitions), value: encodeEnvelope(kind, -1, payload) };
+  /** The versions of `keys`, their values (envelope, then payload) laid out in one buffer. */
+  private versions(keys: readonly string[], kind: PayloadKind, payloadBytes: readonly number[], writePayload: (i: number, target: Uint8Array, offset: number) => void): Version[] {
+    let total = 0;
+    for (const bytes of payloadBytes) total += ENVELOPE_BYTES + bytes;
+    const values = new Uint8Array(total);
+    const view = new DataView(values.buffer);
+    let offset = 0;
+    return keys.map((key, i) => {
+      if (typeof key !== "string" || key.length === 0) throw new Error(`bank ${this.topics.bank}: keys must be non-empty strings, got ${JSON.stringify(key)}`);
+      const keyBytes = enc.encode(key);
+      writeEnvelope(view, offset, kind, -1);
+      writePayload(i, values, offset + ENVELOPE_BYTES);
+      const value = values.subarray(offset, (offset += ENVELOPE_BYTES + payloadBytes[i]!));
+      return { key: keyBytes, partition: partitionForKey(keyBytes, this.partitions), value };
+    });
   }
 
   private async write(versions: readonly Version[]): Promise<void> {
     for (const chunk of this.chunks(versions)) {
-      const records = chunk.map(({ key, partition, value }): ProduceRecord => ({ key, value, partition }));
-      const results = await this.log.produce(this.topics.history, records);
+      const results = await this.log.produce(this.topics.history, chunk.map(({ key, partition, value }): ProduceRecord => ({ key, value, partition })));
       const next = new Map(results.map(({ partition, baseOffset }) => [partition, baseOffset]));
-      // The history copies keep -1; the bank copies say where their history copy landed.
+      // The history copies keep -1; the bank copies, in one buffer, say where their history copy landed.
+      const copies = new Uint8Array(chunk.reduce((sum, { value }) => sum + value.byteLength, 0));
+      const view = new DataView(copies.buffer);
+      let offset = 0;
       const bankRecords = chunk.map(({ key, partition, value }): ProduceRecord => {
         const historyOffset = next.get(partition)!;
         next.set(partition, historyOffset + 1);
-        const copy = value.slice();
-        setHistoryOffset(copy, historyOffset);
-        return { key, value: copy, partition };
+        copies.set(value, offset);
+        setHistoryOffset(view, offset, historyOffset);
+        return { key, value: copies.subarray(offset, (offset += value.byteLength)), partition };
       });
       await this.log.produce(this.topics.bank, bankRecords);
     }

@@ -55,25 +55,39 @@ export function sparseVector(dim: number, indices: Uint32Array, values: Float32A
 }
 
 export function encodeVector(vector: Vector): Uint8Array {
+  const bytes = new Uint8Array(encodedVectorBytes(vector));
+  encodeVectorInto(vector, bytes, 0);
+  return bytes;
+}
+
+/** The size of `vector` once encoded. */
+export function encodedVectorBytes(vector: Vector): number {
+  const nnz = vector.values.length;
+  return HEADER_BYTES + (vector.kind === "sparse" ? align8(4 + 4 * nnz) : 0) + nnz * BYTES_PER[vector.dtype];
+}
+
+/**
+ * Encodes `vector` into `target` at `offset`, which must have encodedVectorBytes(vector) zeroed
+ * bytes free: many vectors can share one buffer. Returns the offset after it.
+ */
+export function encodeVectorInto(vector: Vector, target: Uint8Array, offset: number): number {
   const sparse = vector.kind === "sparse";
-  const dim = sparse ? vector.dim : vector.values.length;
   const nnz = vector.values.length;
   if (sparse) checkSparse(vector);
   const indexBytes = sparse ? align8(4 + 4 * nnz) : 0;
-  const bytes = new Uint8Array(HEADER_BYTES + indexBytes + nnz * BYTES_PER[vector.dtype]);
-  const view = new DataView(bytes.buffer);
+  const view = new DataView(target.buffer, target.byteOffset + offset, HEADER_BYTES + (sparse ? 4 : 0));
   view.setUint16(0, MAGIC, true);
   view.setUint8(2, VERSION);
   view.setUint8(3, sparse ? 1 : 0);
   view.setUint8(4, DTYPES.indexOf(vector.dtype));
-  view.setUint32(8, dim, true);
+  view.setUint32(8, sparse ? vector.dim : nnz, true);
   view.setFloat64(16, vector.step, true);
   if (sparse) {
     view.setUint32(HEADER_BYTES, nnz, true);
-    new Uint32Array(bytes.buffer, HEADER_BYTES + 4, nnz).set(vector.indices);
+    target.set(new Uint8Array(vector.indices.buffer, vector.indices.byteOffset, vector.indices.byteLength), offset + HEADER_BYTES + 4);
   }
-  bytes.set(new Uint8Array(vector.values.buffer, vector.values.byteOffset, vector.values.byteLength), HEADER_BYTES + indexBytes);
-  return bytes;
+  target.set(new Uint8Array(vector.values.buffer, vector.values.byteOffset, vector.values.byteLength), offset + HEADER_BYTES + indexBytes);
+  return offset + HEADER_BYTES + indexBytes + vector.values.byteLength;
 }
 
 function checkSparse(vector: SparseVector): void {
