@@ -107,6 +107,12 @@ describe("graph records", () => {
     assert.match(reason(meta("{}"), null), /no key/);
     assert.match(reason(meta("{}"), Uint8Array.from([0xff, 0xfe])), /UTF-8/);
     assert.throws(() => encodeNode({ id: "" }), /non-empty/);
+    assert.throws(() => encodeNode({ id: "n", label: 1.5 }), /node n: label must be an integer ≥ 0 or null, got 1.5/);
+    assert.throws(() => encodeNode({ id: "n", label: -1 }), /label must be an integer ≥ 0/);
+    assert.throws(() => encodeNode({ id: "n", split: "dev" as "val" }), /node n: split must be "train", "val", "test" or null, got "dev"/);
+    for (const meta of [{ label: null, split: null }, { label: 0 }, { split: "test" as const }]) {
+      assert.deepEqual(decodeNode(...(Object.values(encodeNode({ id: "n", ...meta })) as [Uint8Array, Uint8Array])), { ok: true, value: { kind: "node", id: "n", ...meta } });
+    }
   });
 
   it("round-trips edges and their deletion, and rejects bad ones with a reason", () => {
@@ -117,6 +123,8 @@ describe("graph records", () => {
     assert.ok(!bad.ok && /src NUL dst/.test(bad.reason));
     const badWeight = decodeEdge(key, enc.encode('{"weight":"heavy"}'));
     assert.ok(!badWeight.ok && /weight/.test(badWeight.reason));
+    assert.deepEqual(decodeEdge(...(Object.values(encodeEdge({ src: "a", dst: "b" })) as [Uint8Array, Uint8Array])), { ok: true, value: { kind: "edge", src: "a", dst: "b" } });
+    assert.throws(() => encodeEdge({ src: "a", dst: "b", weight: Number.NaN }), /edge a -> b: weight must be a finite number, got null/);
   });
 });
 
