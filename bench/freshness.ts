@@ -40,7 +40,7 @@ const source = args.dataset === "cora" ? planetoidSource(join(args.datasets, "pl
 await writeGraph({ log, namespace: ns, source, progress: false });
 const graph = await GraphStore.open(log, ns);
 const nodes = graph.numNodes;
-const spec: ModelSpec = { kind: "gcn", inputDim: graph.featureDim, hiddenDim: 16, classes: Math.max(...graph.labels()) + 1, seed: 0 };
+const spec: ModelSpec = { kind: "gcn", inputDim: graph.featureDim, hiddenDim: 16, classes: graph.labels().reduce((a, b) => Math.max(a, b), -1) + 1, seed: 0 };
 await ensureCheckpointTopic(log, ns);
 
 const makers = [await startMaker(log, ns, embeddingsMaker(), { pollWaitMs: 20, batchSize: 8192 }), await startMaker(log, ns, neighboursMaker({ k: 10 }), { pollWaitMs: 20, batchSize: 8192 })];

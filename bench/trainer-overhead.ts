@@ -37,7 +37,7 @@ const source = args.dataset === "cora" ? planetoidSource(join(args.datasets, "pl
 await writeGraph({ log, namespace: ns, source, progress: false });
 const graph = await GraphStore.open(log, ns);
 const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
-const classes = Math.max(...graph.labels()) + 1;
+const classes = graph.labels().reduce((a, b) => Math.max(a, b), -1) + 1;
 
 let seed = 1;
 const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
