@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,6 +9,7 @@ import { metricsTopic, type StepRecord } from "../src/trainer/trainer.ts";
 import { GraphStore } from "../graph/store/graph-store.ts";
 import { runSemiSupervised, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
 import { embeddedBackend, freshNamespace, kafkaBackend } from "./support/backends.ts";
+import { runTsx } from "./support/child-process.ts";
 
 const dec = new TextDecoder();
 /** Not a recipe for accuracy: every maker and every term in one short run. */
@@ -65,14 +65,7 @@ for (const backend of [embeddedBackend(), await kafkaBackend()]) {
 it("npm run demo: the command line runs the loop beside the baseline and reports both", async () => {
   const dir = mkdtempSync(join(tmpdir(), "carls-demo-"));
   try {
-    const output = await new Promise<string>((done, reject) => {
-      execFile(
-        process.execPath,
-        ["--import", "tsx", resolve(import.meta.dirname, "../examples/semi-supervised/index.ts"), "--dataset", "synthetic", "--model", "mlp", "--seeds", "1", "--steps", "40", "--dir", join(dir, "store")],
-        { timeout: 300_000 },
-        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : done(stdout)),
-      );
-    });
+    const output = await runTsx(resolve(import.meta.dirname, "../examples/semi-supervised/index.ts"), ["--dataset", "synthetic", "--model", "mlp", "--seeds", "1", "--steps", "40", "--dir", join(dir, "store")], 300_000);
     assert.match(output, /without knowledge: test accuracy \d+\.\d ± 0\.0/);
     assert.match(output, /with the bank: +test accuracy \d+\.\d ± 0\.0/);
     assert.match(output, /maker predictions: \d+ keys computed/);

@@ -113,12 +113,12 @@ export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<S
   const makers: RunningMaker[] = [];
   const views: Array<{ close(): Promise<void> }> = [];
   const terms: KnowledgeTerm[] = [];
+  /** The last bank of the makers' chain, which a staleness bound waits on. */
   let freshest: VectorBankView | undefined;
   if (knowledge) {
     makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "probabilities" }), { pollWaitMs: 50 }));
     const predictions = await VectorBankView.open(log, namespace, "predictions", { pollWaitMs: 50 });
     views.push(predictions);
-    freshest = predictions;
     let neighbours: NeighbourBankView | undefined;
     if (knowledge.dynamicNeighbours) {
       makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "embedding" }), { pollWaitMs: 50 }));
@@ -131,9 +131,10 @@ export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<S
       makers.push(await startMaker(log, namespace, pseudoLabelsMaker({ threshold: knowledge.pseudoThreshold }), { pollWaitMs: 50 }));
       const pseudoLabels = await VectorBankView.open(log, namespace, "pseudo-labels", { pollWaitMs: 50 });
       views.push(pseudoLabels);
-      freshest = pseudoLabels;
       terms.push(pseudoLabelTerm({ pseudoLabels, weight: knowledge.pseudoWeight }));
+      freshest = pseudoLabels;
     }
+    freshest ??= predictions;
   }
   try {
     const result = await train({ log, namespace, graph, model, spec, inputs: inputs.inputs, steps: config.steps, checkpointEvery: config.checkpointEvery ?? recipe.checkpointEvery, knowledge: terms, patience: config.patience, onStep: config.onStep,

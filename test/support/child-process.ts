@@ -1,5 +1,5 @@
 /** Test scripts run as child processes that report what they do, one line at a time, on stdout. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 
 export interface Child {
   readonly proc: ChildProcess;
@@ -27,4 +27,13 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Runs a script to its end and resolves with its stdout; rejects with its output if it fails or outlives `timeoutMs`. */
+export function runTsx(script: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((done, reject) => {
+    execFile(process.execPath, ["--import", "tsx", script, ...args], { timeout: timeoutMs }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : done(stdout),
+    );
+  });
 }
