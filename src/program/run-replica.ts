@@ -1,0 +1,85 @@
+/**
+ * Runs one replica of one node, wherever a launcher placed it (a fiber, a worker thread, a process,
+ * a pod): it waits for the nodes it runs after, then runs the node's effect in its own scope, and
+ * keeps its status record current (state, restarts, the metrics it reports) in the status topic.
+ */
+import { hostname } from "node:os";
+import { threadId } from "node:worker_threads";
+import { Cause, Effect, Exit, Schedule } from "effect";
+import type { Log } from "../log/types.ts";
+import { nodeContext } from "./context.ts";
+import type { Program, ProgramConfig, ProgramNode } from "./program.ts";
+import { ensureStatusTopic, nodeCompleted, publishStatus, StatusReader, type ReplicaState } from "./status.ts";
+
+export interface ReplicaPlacement {
+  readonly program: Program;
+  readonly node: ProgramNode;
+  readonly replica: number;
+  /** Its key in the status topic (default: the replica index). */
+  readonly instance?: string;
+  /** How many times the launcher has restarted it. */
+  readonly restarts: number;
+  readonly log: Log;
+  readonly namespace: string;
+  readonly config: ProgramConfig;
+  /** Where the node's `info` lines go. */
+  readonly write: (line: string) => void;
+  /** Default 1 s. */
+  readonly heartbeatMs?: number;
+}
+
+export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unknown> {
+  const { program, node, log, namespace } = placement;
+  const instance = placement.instance ?? String(placement.replica);
+  let metrics: Readonly<Record<string, number>> = {};
+  const publish = (state: ReplicaState, error?: string) =>
+    Effect.promise(() =>
+      publishStatus(log, namespace, {
+        node: node.name,
+        instance,
+        state,
+        restarts: placement.restarts,
+        host: hostname(),
+        pid: process.pid,
+        ...(threadId !== 0 ? { thread: threadId } : {}),
+        updatedAt: Date.now(),
+        metrics,
+        ...(error !== undefined ? { error } : {}),
+      }),
+    );
+  const context = nodeContext({
+    program: program.name,
+    node: node.name,
+    replica: placement.replica,
+    replicas: node.replicas,
+    namespace,
+    config: placement.config,
+    log,
+    report: (latest) => {
+      metrics = { ...metrics, ...latest };
+    },
+    info: placement.write,
+  });
+  const predecessors = program.nodes.filter((n) => node.after.includes(n.name));
+  const reader = new StatusReader(log, namespace);
+  const awaitPredecessors = Effect.promise(() => reader.read()).pipe(
+    Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas)), schedule: Schedule.spaced("250 millis") }),
+  );
+  // Uninterruptible, so a heartbeat in flight lands before the final state, never after it.
+  const heartbeat = Effect.uninterruptible(publish("running")).pipe(Effect.repeat(Schedule.spaced(`${placement.heartbeatMs ?? 1000} millis`)));
+
+  return Effect.gen(function* () {
+    yield* Effect.promise(() => ensureStatusTopic(log, namespace));
+    if (predecessors.length > 0) {
+      yield* publish("waiting");
+      yield* awaitPredecessors;
+    }
+    yield* Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), node.run(context)));
+  }).pipe(
+    Effect.onExit((exit) => {
+      if (Exit.isSuccess(exit)) return publish("completed");
+      if (Exit.isInterrupted(exit)) return publish("stopped");
+      return publish("failed", Cause.pretty(exit.cause).split("\n")[0]);
+    }),
+  );
+}
