@@ -12,7 +12,7 @@ import { GraphStore } from "../../graph/store/graph-store.ts";
 import { NeighbourBankView } from "../../src/bank/neighbour-view.ts";
 import { VectorBankView } from "../../src/bank/vector-view.ts";
 import type { Log } from "../../src/log/types.ts";
-import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
+import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type Maker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
 import { graphRegularizationTerm, pseudoLabelTerm, type KnowledgeTerm } from "../../src/trainer/knowledge.ts";
 import { train, type StepRecord, type TrainResult } from "../../src/trainer/trainer.ts";
 
@@ -85,21 +85,68 @@ export const RECIPES: Record<ModelKind, Recipe> = {
   sage: { hiddenDim: 64, dropout: 0.5, checkpointEvery: 10, knowledge: { graphWeight: 0, dynamicNeighbours: false, k: 10, pseudoWeight: 1, pseudoThreshold: 0.8, temperature: 1 } },
 };
 
-function source(config: SemiSupervisedConfig): GraphSource {
-  if (config.dataset === "cora") {
-    if (!config.datasetsDir) throw new Error("the cora dataset needs datasetsDir (the folder holding planetoid/)");
-    return planetoidSource(join(config.datasetsDir, "planetoid"), "cora");
+/** The graph the loop learns on. */
+export function graphSource(dataset: SemiSupervisedConfig["dataset"], datasetsDir?: string): GraphSource {
+  if (dataset === "cora") {
+    if (!datasetsDir) throw new Error("the cora dataset needs datasetsDir (the folder holding planetoid/)");
+    return planetoidSource(join(datasetsDir, "planetoid"), "cora");
   }
   // Many individually weak features, as bag-of-words are: with few (32) the MLP cannot fit its
   // neighbours' predictions from its own features, and graph regularisation measured no gain.
   return syntheticSource({ seed: 7, nodes: 3000, classes: 5, avgDegree: 6, homophily: 0.7, featureDim: 256, classSeparation: 0.15, split: { train: 0.03, val: 0.15 } });
 }
 
-export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<SemiSupervisedReport> {
-  const started = performance.now();
-  const { log, namespace } = config;
+const POLL = { pollWaitMs: 50 } as const;
+
+/** The makers a knowledge configuration needs, in the order of their chain. */
+export function knowledgeMakers(knowledge: KnowledgeConfig): Array<{ readonly name: string; readonly inputBanks: readonly string[]; make(): Maker }> {
+  if (knowledge.dynamicNeighbours && !(knowledge.graphWeight > 0)) throw new Error("knowledge.dynamicNeighbours feeds the graph term: it needs graphWeight > 0");
+  return [
+    { name: "predictions", inputBanks: [], make: () => embeddingsMaker({ output: "probabilities" }) },
+    ...(knowledge.dynamicNeighbours
+      ? [
+          { name: "embeddings", inputBanks: [], make: () => embeddingsMaker({ output: "embedding" }) },
+          { name: "neighbours", inputBanks: ["embeddings"], make: () => neighboursMaker({ k: knowledge.k }) },
+        ]
+      : []),
+    ...(knowledge.pseudoWeight > 0 ? [{ name: "pseudo-labels", inputBanks: ["predictions"], make: () => pseudoLabelsMaker({ threshold: knowledge.pseudoThreshold }) }] : []),
+  ];
+}
+
+/** The bank views and loss terms through which the trainer reads the makers' knowledge. */
+export interface OpenKnowledge {
+  readonly terms: readonly KnowledgeTerm[];
+  /** The last bank of the makers' chain, which a staleness bound waits on. */
+  readonly freshest: VectorBankView;
+  close(): Promise<void>;
+}
+
+export async function openKnowledge(log: Log, namespace: string, knowledge: KnowledgeConfig): Promise<OpenKnowledge> {
+  const views: Array<{ close(): Promise<void> }> = [];
+  const terms: KnowledgeTerm[] = [];
+  const predictions = await VectorBankView.open(log, namespace, "predictions", POLL);
+  views.push(predictions);
+  let freshest = predictions;
+  let neighbours: NeighbourBankView | undefined;
+  if (knowledge.dynamicNeighbours) {
+    neighbours = await NeighbourBankView.open(log, namespace, "neighbours", POLL);
+    views.push(neighbours);
+  }
+  if (knowledge.graphWeight > 0) terms.push(graphRegularizationTerm({ predictions, neighbours, weight: knowledge.graphWeight, targets: { align: true, temperature: knowledge.temperature } }));
+  if (knowledge.pseudoWeight > 0) {
+    const pseudoLabels = await VectorBankView.open(log, namespace, "pseudo-labels", POLL);
+    views.push(pseudoLabels);
+    terms.push(pseudoLabelTerm({ pseudoLabels, weight: knowledge.pseudoWeight }));
+    freshest = pseudoLabels;
+  }
+  return { terms, freshest, close: async () => void (await Promise.all(views.map((v) => v.close()))) };
+}
+
+export type TrainerConfig = Omit<SemiSupervisedConfig, "log" | "namespace" | "datasetsDir" | "onStep">;
+
+/** The trainer's side of the loop, on a graph already in the topics: reads the banks, never runs a maker. */
+export async function trainWithKnowledge(log: Log, namespace: string, config: TrainerConfig, hooks: { onStep?: (record: StepRecord) => void; signal?: AbortSignal } = {}): Promise<{ result: TrainResult; backend: string }> {
   const backend = await initBackend();
-  await writeGraph({ log, namespace, source: source(config), progress: false });
   const graph = await GraphStore.open(log, namespace);
   const labels = graph.labels();
   const recipe = RECIPES[config.model];
@@ -107,44 +154,43 @@ export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<S
   const spec = { kind: config.model, inputDim: graph.featureDim, hiddenDim: config.hiddenDim ?? recipe.hiddenDim, dropout: config.dropout ?? recipe.dropout, classes, seed: config.seed };
   const model = buildModel(spec);
   const inputs = graphInputs(graph, config.model);
-
-  const knowledge = config.knowledge;
-  if (knowledge?.dynamicNeighbours && !(knowledge.graphWeight > 0)) throw new Error("knowledge.dynamicNeighbours feeds the graph term: it needs graphWeight > 0");
-  const makers: RunningMaker[] = [];
-  const views: Array<{ close(): Promise<void> }> = [];
-  const terms: KnowledgeTerm[] = [];
-  /** The last bank of the makers' chain, which a staleness bound waits on. */
-  let freshest: VectorBankView | undefined;
-  if (knowledge) {
-    makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "probabilities" }), { pollWaitMs: 50 }));
-    const predictions = await VectorBankView.open(log, namespace, "predictions", { pollWaitMs: 50 });
-    views.push(predictions);
-    let neighbours: NeighbourBankView | undefined;
-    if (knowledge.dynamicNeighbours) {
-      makers.push(await startMaker(log, namespace, embeddingsMaker({ output: "embedding" }), { pollWaitMs: 50 }));
-      makers.push(await startMaker(log, namespace, neighboursMaker({ k: knowledge.k }), { pollWaitMs: 50 }));
-      neighbours = await NeighbourBankView.open(log, namespace, "neighbours", { pollWaitMs: 50 });
-      views.push(neighbours);
-    }
-    if (knowledge.graphWeight > 0) terms.push(graphRegularizationTerm({ predictions, neighbours, weight: knowledge.graphWeight, targets: { align: true, temperature: knowledge.temperature } }));
-    if (knowledge.pseudoWeight > 0) {
-      makers.push(await startMaker(log, namespace, pseudoLabelsMaker({ threshold: knowledge.pseudoThreshold }), { pollWaitMs: 50 }));
-      const pseudoLabels = await VectorBankView.open(log, namespace, "pseudo-labels", { pollWaitMs: 50 });
-      views.push(pseudoLabels);
-      terms.push(pseudoLabelTerm({ pseudoLabels, weight: knowledge.pseudoWeight }));
-      freshest = pseudoLabels;
-    }
-    freshest ??= predictions;
-  }
+  const knowledge = config.knowledge ? await openKnowledge(log, namespace, config.knowledge) : undefined;
   try {
-    const result = await train({ log, namespace, graph, model, spec, inputs: inputs.inputs, steps: config.steps, checkpointEvery: config.checkpointEvery ?? recipe.checkpointEvery, knowledge: terms, patience: config.patience, onStep: config.onStep,
-      ...(config.staleness !== undefined && freshest ? { staleness: { checkpoints: config.staleness, freshness: freshest } } : {}),
+    const result = await train({
+      log,
+      namespace,
+      graph,
+      model,
+      spec,
+      inputs: inputs.inputs,
+      steps: config.steps,
+      checkpointEvery: config.checkpointEvery ?? recipe.checkpointEvery,
+      knowledge: knowledge?.terms ?? [],
+      patience: config.patience,
+      onStep: hooks.onStep,
+      signal: hooks.signal,
+      ...(config.staleness !== undefined && knowledge ? { staleness: { checkpoints: config.staleness, freshness: knowledge.freshest } } : {}),
     });
-    return { dataset: config.dataset, model: config.model, knowledge: knowledge !== undefined, backend: backend.name, result, makers: makers.map((m) => m.stats()), seconds: (performance.now() - started) / 1000 };
+    return { result, backend: backend.name };
   } finally {
-    await Promise.all(makers.map((m) => m.stop()));
-    await Promise.all(views.map((v) => v.close()));
+    await knowledge?.close();
     model.dispose();
     inputs.dispose();
+  }
+}
+
+/** The whole loop in this process: ingest, the makers beside the trainer, and a report. (`program.ts` is the same loop as a program of nodes.) */
+export async function runSemiSupervised(config: SemiSupervisedConfig): Promise<SemiSupervisedReport> {
+  const started = performance.now();
+  const { log, namespace } = config;
+  await initBackend();
+  await writeGraph({ log, namespace, source: graphSource(config.dataset, config.datasetsDir), progress: false });
+  const makers: RunningMaker[] = [];
+  try {
+    for (const maker of config.knowledge ? knowledgeMakers(config.knowledge) : []) makers.push(await startMaker(log, namespace, maker.make(), POLL));
+    const { result, backend } = await trainWithKnowledge(log, namespace, config, { onStep: config.onStep });
+    return { dataset: config.dataset, model: config.model, knowledge: config.knowledge !== undefined, backend, result, makers: makers.map((m) => m.stats()), seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await Promise.all(makers.map((m) => m.stop()));
   }
 }

@@ -4,6 +4,7 @@
  * so), adds the knowledge terms to the loss, records which bank versions it used, publishes the
  * step's metrics, and every N steps a checkpoint for the makers.
  */
+import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
 import type { BankVersion, BankView } from "../bank/view.ts";
 import { ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
@@ -15,6 +16,8 @@ import type { GraphStore } from "../../graph/store/graph-store.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
 
 export const metricsTopic = (namespace: string): string => `${namespace}.trainer.metrics`;
+/** Compacted: the last finished run's result, for whoever launched it from elsewhere. */
+export const resultTopic = (namespace: string): string => `${namespace}.trainer.result`;
 
 export interface StepRecord {
   readonly step: number;
@@ -60,6 +63,7 @@ export interface TrainResult {
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 function validate(options: TrainerOptions): void {
   const count = (name: string, value: number | undefined, min: number) => {
@@ -143,7 +147,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   }
   if (best.weights) model.setWeights(best.weights);
   const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
-  return {
+  const result: TrainResult = {
     steps: step,
     bestStep: best.step,
     accuracy: {
@@ -153,4 +157,15 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     },
     checkpoints,
   };
+  await log.createTopic(resultTopic(namespace), { partitions: 1, compacted: true });
+  await log.produce(resultTopic(namespace), [{ key: enc.encode("result"), value: enc.encode(JSON.stringify(result)), partition: 0 }]);
+  return result;
+}
+
+/** The result the last finished training run in `namespace` published, if any. */
+export async function readTrainResult(log: Log, namespace: string): Promise<TrainResult | undefined> {
+  if (!(await log.listTopics()).includes(resultTopic(namespace))) return undefined;
+  let latest: TrainResult | undefined;
+  for await (const record of readPartition(log, resultTopic(namespace), 0)) if (record.value) latest = JSON.parse(dec.decode(record.value)) as TrainResult;
+  return latest;
 }

@@ -1,0 +1,126 @@
+/** The carls command line. */
+import { writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { emitCluster, ENV } from "../program/emit.ts";
+import { toMermaid, toSvg } from "../program/graph.ts";
+import { LAUNCHERS, type LauncherKind } from "../program/launch.ts";
+import { loadProgram } from "../program/load.ts";
+import { runReplicaMain } from "../program/replica-main.ts";
+import { inspectBank } from "./bank.ts";
+import { collectSetting, DEFAULT_LOG, positiveInt, programConfig } from "./options.ts";
+import { runCommand } from "./run.ts";
+import { statusCommand } from "./status.ts";
+import { demoCommand } from "./demo.ts";
+
+const cli = new Command("carls").description("Asynchronous representation learning on graphs, on streams").showHelpAfterError();
+
+const launcherOption = () => new Option("--launcher <kind>", "where the nodes run").choices(LAUNCHERS.filter((l) => l !== "test")).default("inline");
+const programOptions = (command: Command) =>
+  command
+    .option("--log <location>", "embedded:<dir> or kafka://host:port[,host:port]", DEFAULT_LOG)
+    .option("--namespace <name>", "topic prefix of this run (default: <program>-<random id>)")
+    .option("--set <key=value>", "a program setting (repeatable)", collectSetting)
+    .option("--config-json <json>", "program settings as one JSON object (--set entries win)");
+
+interface ProgramFlags {
+  log: string;
+  namespace?: string;
+  set?: Record<string, string>;
+  configJson?: string;
+}
+
+const run = async (file: string, flags: ProgramFlags & { launcher: LauncherKind; grace: number; logDir?: string }) => {
+  const { code } = await runCommand({ program: resolve(file), launcher: flags.launcher, log: flags.log, ...(flags.namespace ? { namespace: flags.namespace } : {}), config: programConfig(flags.configJson, flags.set), graceMs: flags.grace, ...(flags.logDir ? { logDir: flags.logDir } : {}) });
+  process.exitCode = code;
+};
+
+programOptions(cli.command("run").description("run a program file until it completes, fails or is stopped (SIGINT/SIGTERM)").argument("<program>", "a file whose default export builds the program"))
+  .addOption(launcherOption())
+  .option("--grace <ms>", "time replicas get to stop after the termination notice", positiveInt, 10_000)
+  .option("--log-dir <dir>", "also write each replica's log to <dir>/<node>.<replica>.log")
+  .action(run);
+
+programOptions(cli.command("launch").description("run a program (as `run`), or draw its graph (--graph), or write what a cluster needs to run it (--emit)").argument("<program>"))
+  .addOption(launcherOption())
+  .option("--grace <ms>", "time replicas get to stop after the termination notice", positiveInt, 10_000)
+  .option("--log-dir <dir>", "also write each replica's log to <dir>/<node>.<replica>.log")
+  .option("--graph [file.svg]", "write the node/handle graph as SVG (default <program>.svg) and print it as Mermaid")
+  .option("--emit <dir>", "the cluster launcher: write commands.sh and Kubernetes manifests (needs --log kafka://...)")
+  .option("--image <image>", "container image for --emit", "carls:latest")
+  .action(async (file: string, flags: ProgramFlags & { launcher: LauncherKind; grace: number; logDir?: string; graph?: string | true; emit?: string; image: string }) => {
+    if (flags.graph === undefined && flags.emit === undefined) return run(file, flags);
+    const config = programConfig(flags.configJson, flags.set);
+    const program = await loadProgram(file, config);
+    if (flags.graph !== undefined) {
+      const svgPath = flags.graph === true ? `${program.name}.svg` : flags.graph;
+      writeFileSync(svgPath, await toSvg(program));
+      process.stdout.write(toMermaid(program));
+      process.stderr.write(`carls: wrote ${svgPath}\n`);
+    }
+    if (flags.emit !== undefined) {
+      const files = emitCluster(program, { programFile: file, config, log: flags.log, namespace: flags.namespace ?? program.name, image: flags.image, graceSeconds: Math.ceil(flags.grace / 1000) });
+      rmSync(flags.emit, { recursive: true, force: true });
+      for (const [name, content] of files) {
+        const path = join(flags.emit, name);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, content, { mode: name.endsWith(".sh") ? 0o755 : 0o644 });
+      }
+      process.stderr.write(`carls: wrote ${[...files.keys()].map((f) => join(flags.emit!, f)).join(", ")}\n`);
+    }
+  });
+
+cli
+  .command("node")
+  .description("run one replica of one node (what the cluster launcher's commands and manifests run); settings also come from $CARLS_LOG, $CARLS_NAMESPACE, $CARLS_CONFIG")
+  .argument("<program>")
+  .requiredOption("--node <name>")
+  .option("--replica <index>", "this replica's index (default: unknown, the host name identifies it)", (v) => Number(v))
+  .option("--log <location>", "embedded:<dir> or kafka://...", process.env[ENV.log])
+  .option("--namespace <name>", "", process.env[ENV.namespace])
+  .option("--set <key=value>", "a program setting (repeatable)", collectSetting)
+  .option("--hold", "after the node completes, keep running until terminated (an orchestrator restarts exited containers)")
+  .action(async (file: string, flags: { node: string; replica?: number; log?: string; namespace?: string; set?: Record<string, string>; hold?: boolean }) => {
+    if (!flags.log || !flags.namespace) throw new Error("carls node needs --log and --namespace (or $CARLS_LOG and $CARLS_NAMESPACE)");
+    const config = programConfig(process.env[ENV.config], flags.set);
+    process.exitCode = await runReplicaMain({ programFile: resolve(file), config, node: flags.node, replica: flags.replica ?? 0, instance: flags.replica !== undefined ? String(flags.replica) : hostname(), restarts: 0, log: flags.log, namespace: flags.namespace, hold: flags.hold ?? false });
+  });
+
+cli
+  .command("status")
+  .description("every replica of a program: state, restarts, throughput, lag")
+  .requiredOption("--namespace <name>")
+  .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
+  .option("--watch", "refresh every second")
+  .action((flags: { namespace: string; log: string; watch?: boolean }) => statusCommand({ ...flags, watch: flags.watch ?? false }));
+
+cli
+  .command("bank")
+  .description("knowledge banks")
+  .command("inspect")
+  .description("size, versions and lag of a bank; a key's value; its nearest neighbours")
+  .argument("<bank>", "the bank's name (topic <namespace>.kb.<bank>)")
+  .requiredOption("--namespace <name>")
+  .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
+  .option("--key <id>", "show this key's value")
+  .option("--nearest <k>", "with --key: its k nearest keys by the HNSW index", positiveInt)
+  .action(async (bank: string, flags: { namespace: string; log: string; key?: string; nearest?: number }) => {
+    process.stdout.write(await inspectBank({ bank, ...flags }));
+  });
+
+cli
+  .command("demo")
+  .description("the quickstart: the semi-supervised loop on the synthetic graph, without and with the knowledge bank, on the embedded store")
+  .option("--dir <dir>", "where the embedded store goes", ".carls/demo")
+  .option("--steps <n>", "training steps", positiveInt, 200)
+  .action(async (flags: { dir: string; steps: number }) => {
+    process.exitCode = await demoCommand(flags);
+  });
+
+try {
+  await cli.parseAsync();
+} catch (error) {
+  process.stderr.write(`carls: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
