@@ -62,13 +62,28 @@ for (const backend of [embeddedBackend(), await kafkaBackend()]) {
   });
 }
 
-it("npm run demo: the command line runs the loop beside the baseline and reports both", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "carls-demo-"));
+it("examples/semi-supervised: the command line runs the loop beside the baseline over seeds and reports both", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "carls-semi-"));
   try {
     const output = await runTsx(resolve(import.meta.dirname, "../examples/semi-supervised/index.ts"), ["--dataset", "synthetic", "--model", "mlp", "--seeds", "1", "--steps", "40", "--dir", join(dir, "store")], 300_000);
     assert.match(output, /without knowledge: test accuracy \d+\.\d ± 0\.0/);
     assert.match(output, /with the bank: +test accuracy \d+\.\d ± 0\.0/);
     assert.match(output, /maker predictions: \d+ keys computed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it("carls demo (npm run demo): the program without and with the bank, then both accuracies", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "carls-demo-"));
+  try {
+    const output = await runTsx(resolve(import.meta.dirname, "../bin/carls.js"), ["demo", "--steps", "40", "--dir", join(dir, "store")], 300_000);
+    assert.match(output, /without knowledge +\d+\.\d %/);
+    assert.match(output, /with the bank +\d+\.\d %/);
+    const inspect = await runTsx(resolve(import.meta.dirname, "../bin/carls.js"), ["bank", "inspect", "predictions", "--log", `embedded:${join(dir, "store")}`, "--namespace", "demo-bank", "--key", "0", "--nearest", "3"], 60_000);
+    assert.match(inspect, /keys: +3000/);
+    assert.match(inspect, /0 \(step \d+\): \[/);
+    assert.equal(inspect.split("distance").length - 1, 3, inspect);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
