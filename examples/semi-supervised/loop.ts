@@ -9,12 +9,11 @@ import { planetoidSource, syntheticSource, writeGraph, type GraphSource } from "
 import { initBackend } from "../../graph/gnn/backend.ts";
 import { buildModel, graphInputs, type ModelKind } from "../../graph/models.ts";
 import { GraphStore } from "../../graph/store/graph-store.ts";
-import { NeighbourBankView } from "../../src/bank/neighbour-view.ts";
 import { VectorBankView } from "../../src/bank/vector-view.ts";
 import type { Log } from "../../src/log/types.ts";
 import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type Maker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
-import { graphRegularizationTerm, pseudoLabelTerm, type KnowledgeTerm } from "../../src/trainer/knowledge.ts";
-import { train, type StepRecord, type TrainResult } from "../../src/trainer/trainer.ts";
+import { openTerms, type KnowledgeTerm, type TermSpec } from "../../src/trainer/knowledge.ts";
+import { train, type StepRecord, type TrainerOptions, type TrainResult } from "../../src/trainer/trainer.ts";
 
 export interface KnowledgeConfig {
   /** Weight of the neighbour loss over graph edges and, when `dynamicNeighbours`, HNSW neighbours. */
@@ -121,31 +120,28 @@ export interface OpenKnowledge {
   close(): Promise<void>;
 }
 
+/** The knowledge terms of a configuration, as data: which banks each reads, and its settings. */
+export function knowledgeTerms(knowledge: KnowledgeConfig): TermSpec[] {
+  return [
+    ...(knowledge.graphWeight > 0
+      ? [{ kind: "graph" as const, predictions: "predictions", ...(knowledge.dynamicNeighbours ? { neighbours: "neighbours" } : {}), weight: knowledge.graphWeight, targets: { align: true, temperature: knowledge.temperature } }]
+      : []),
+    ...(knowledge.pseudoWeight > 0 ? [{ kind: "pseudo" as const, pseudoLabels: "pseudo-labels", weight: knowledge.pseudoWeight }] : []),
+  ];
+}
+
 export async function openKnowledge(log: Log, namespace: string, knowledge: KnowledgeConfig): Promise<OpenKnowledge> {
-  const views: Array<{ close(): Promise<void> }> = [];
-  const terms: KnowledgeTerm[] = [];
-  const predictions = await VectorBankView.open(log, namespace, "predictions", POLL);
-  views.push(predictions);
-  let freshest = predictions;
-  let neighbours: NeighbourBankView | undefined;
-  if (knowledge.dynamicNeighbours) {
-    neighbours = await NeighbourBankView.open(log, namespace, "neighbours", POLL);
-    views.push(neighbours);
-  }
-  if (knowledge.graphWeight > 0) terms.push(graphRegularizationTerm({ predictions, neighbours, weight: knowledge.graphWeight, targets: { align: true, temperature: knowledge.temperature } }));
-  if (knowledge.pseudoWeight > 0) {
-    const pseudoLabels = await VectorBankView.open(log, namespace, "pseudo-labels", POLL);
-    views.push(pseudoLabels);
-    terms.push(pseudoLabelTerm({ pseudoLabels, weight: knowledge.pseudoWeight }));
-    freshest = pseudoLabels;
-  }
-  return { terms, freshest, close: async () => void (await Promise.all(views.map((v) => v.close()))) };
+  const opened = await openTerms(log, namespace, knowledgeTerms(knowledge), POLL);
+  // A staleness bound waits on the end of the makers' chain: pseudo-labels come from predictions.
+  const freshest = opened.views.get("pseudo-labels") ?? opened.views.get("predictions") ?? (await VectorBankView.open(log, namespace, "predictions", POLL));
+  if (!(freshest instanceof VectorBankView)) throw new Error("the freshest bank of the chain holds vectors");
+  return { terms: opened.terms, freshest, close: async () => Promise.all([opened.close(), opened.views.has(freshest.bankName) ? undefined : freshest.close()]).then(() => undefined) };
 }
 
 export type TrainerConfig = Omit<SemiSupervisedConfig, "log" | "namespace" | "datasetsDir" | "onStep">;
 
 /** The trainer's side of the loop, on a graph already in the topics: reads the banks, never runs a maker. */
-export async function trainWithKnowledge(log: Log, namespace: string, config: TrainerConfig, hooks: { onStep?: (record: StepRecord) => void; signal?: AbortSignal } = {}): Promise<{ result: TrainResult; backend: string }> {
+export async function trainWithKnowledge(log: Log, namespace: string, config: TrainerConfig, hooks: { onStep?: (record: StepRecord) => void; signal?: AbortSignal; run?: TrainerOptions["run"] } = {}): Promise<{ result: TrainResult; backend: string }> {
   const backend = await initBackend();
   const graph = await GraphStore.open(log, namespace);
   const labels = graph.labels();
@@ -169,6 +165,7 @@ export async function trainWithKnowledge(log: Log, namespace: string, config: Tr
       patience: config.patience,
       onStep: hooks.onStep,
       signal: hooks.signal,
+      run: hooks.run,
       ...(config.staleness !== undefined && knowledge ? { staleness: { checkpoints: config.staleness, freshness: knowledge.freshest } } : {}),
     });
     return { result, backend: backend.name };

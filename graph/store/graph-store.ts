@@ -28,7 +28,14 @@ export class GraphStore {
   /** Opens the store on `<namespace>.graph.{nodes,edges}` (created if missing) and catches up. */
   static async open(log: Log, namespace: string, options: GraphStoreOptions = {}): Promise<GraphStore> {
     const store = new GraphStore(log, await graphSources(log, namespace, options.partitions ?? 4), new GraphState(options.directed ?? false, options.featureDim), options);
-    await store.catchUp();
+    const until = options.until;
+    if (until) {
+      await store.reader.readUntil((topic, partition) => {
+        const end = until.find((p) => p.topic === topic && p.partition === partition);
+        if (!end) throw new Error(`GraphStore.open: the position to read until has no offset for ${topic}[${partition}]`);
+        return end.offset;
+      });
+    } else await store.catchUp();
     return store;
   }
 

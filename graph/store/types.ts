@@ -1,3 +1,4 @@
+import type { TopicPartitionOffset } from "../../src/log/types.ts";
 export interface GraphStoreOptions {
   /** Directed graph (edge src → dst); default undirected, where src–dst and dst–src are one edge. */
   readonly directed?: boolean;
@@ -9,6 +10,8 @@ export interface GraphStoreOptions {
   readonly pollWaitMs?: number;
   /** Records per read (default 10,000). */
   readonly maxRecordsPerRead?: number;
+  /** Read the graph topics only up to these offsets (a recorded position, for replay), not to their ends. */
+  readonly until?: readonly TopicPartitionOffset[];
 }
 
 /**

@@ -49,15 +49,21 @@ export class BankFollower {
   private failure: unknown;
   applied = 0;
 
+  /**
+   * `source: "history"` materialises the bank from its append-only history instead, up to the
+   * positions given to `replayTo`: the bank as a past reader saw it, even after compaction.
+   */
   constructor(
     private readonly log: Log,
     readonly topics: BankTopics,
     readonly partitions: number,
     apply: ApplyVersion | BankApplier,
     start?: BankPosition,
+    private readonly source: "bank" | "history" = "bank",
   ) {
     this.applier = typeof apply === "function" ? { applyVersion: (version) => apply(version.key(), version.envelope()) } : apply;
-    this.reader = new ColumnPartitionReader(log, [{ topic: topics.bank, kind: "bank", partitions }], (_, partition, columns, highWatermark) => this.applyBatch(partition, columns, highWatermark), READ_RECORDS);
+    const topic = source === "bank" ? topics.bank : topics.history;
+    this.reader = new ColumnPartitionReader(log, [{ topic, kind: "bank", partitions }], (_, partition, columns, highWatermark) => this.applyBatch(partition, columns, highWatermark), READ_RECORDS);
     if (start) {
       if (start.offsets.length !== partitions) throw new Error(`bank position has ${start.offsets.length} partitions, ${topics.bank} has ${partitions}`);
       start.offsets.forEach((offset, partition) => this.reader.seek(topics.bank, partition, offset));
@@ -77,7 +83,18 @@ export class BankFollower {
   }
 
   catchUp(): Promise<void> {
+    if (this.source === "history") throw new Error(`${this.topics.bank}: a view of the history moves only by replayTo`);
     return this.reader.catchUp((offsets) => this.applier.reserve?.(offsets));
+  }
+
+  /** A history view: applies the history up to these offsets (one past the newest version a past reader had applied, per partition). */
+  async replayTo(historyOffsets: readonly number[]): Promise<void> {
+    if (this.source !== "history") throw new Error(`${this.topics.bank}: replayTo needs a view of the history`);
+    if (historyOffsets.length !== this.partitions) throw new Error(`${this.topics.history}: a position of ${historyOffsets.length} partitions, the topic has ${this.partitions}`);
+    for (let p = 0; p < this.partitions; p++) {
+      if (historyOffsets[p]! < this.historyOffsets[p]!) throw new Error(`${this.topics.history}[${p}]: replay cannot go back from ${this.historyOffsets[p]} to ${historyOffsets[p]}`);
+    }
+    await this.reader.readUntil((_, partition) => historyOffsets[partition]!);
   }
 
   /** Follows the topic in the background until `stop`. A failure surfaces in `until` and `stop`. */
@@ -131,12 +148,15 @@ export class BankFollower {
     const letters: DeadLetter[] = [];
     const { cursor, applier, historyOffsets } = this;
     cursor.reset(columns);
+    const fromHistory = this.source === "history";
     for (let i = 0; i < columns.count; i++) {
       const reason = cursor.moveTo(i) ?? applier.applyVersion(cursor);
-      if (reason !== undefined) letters.push({ topic: this.topics.bank, partition, record: cursor.record(), reason });
+      if (fromHistory) historyOffsets[partition] = columns.offsets[i]! + 1;
+      else if (reason !== undefined) letters.push({ topic: this.topics.bank, partition, record: cursor.record(), reason });
       else if (cursor.historyOffset >= historyOffsets[partition]!) historyOffsets[partition] = cursor.historyOffset + 1;
     }
     this.applied += columns.count;
+    // A replay meets the bad records the original reader already sent to the dead letters.
     await sendToDeadLetters(this.log, letters);
     this.wake();
   }

@@ -14,6 +14,8 @@ export interface NeighbourBankViewOptions {
   readonly follow?: boolean;
   readonly pollWaitMs?: number;
   readonly partitions?: number;
+  /** Materialise from the bank's history, moved only by `replayTo(position)` (replay). */
+  readonly replay?: boolean;
 }
 
 export class NeighbourBankView extends BankView {
@@ -24,7 +26,8 @@ export class NeighbourBankView extends BankView {
     const topics = bankTopics(namespace, name);
     const partitions = await ensureBankTopics(log, topics, options.partitions);
     let view: NeighbourBankView | undefined;
-    view = new NeighbourBankView(new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope)));
+    view = new NeighbourBankView(new BankFollower(log, topics, partitions, (key, envelope) => view!.apply(key, envelope), undefined, options.replay ? "history" : "bank"));
+    if (options.replay) return view;
     await view.catchUp();
     if (options.follow ?? true) view.follower.start(options.pollWaitMs);
     return view;

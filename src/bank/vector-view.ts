@@ -24,6 +24,8 @@ export interface VectorBankViewOptions {
   readonly snapshotPath?: string;
   /** Partitions, if the bank does not exist yet (default 4). */
   readonly partitions?: number;
+  /** Materialise from the bank's history, moved only by `replayTo(position)`: the bank as a past reader saw it, even after compaction (replay). */
+  readonly replay?: boolean;
   /** Settings of the HNSW index behind `nearest` (built on first use). */
   readonly nearest?: Omit<NearestIndexOptions, "dim">;
 }
@@ -59,8 +61,10 @@ export class VectorBankView extends BankView {
       if (snapshot) applier.restore(snapshot.rows);
       position = snapshot?.header.position;
     }
-    const follower = new BankFollower(log, topics, partitions, applier, position);
+    if (options.replay && options.snapshotPath) throw new Error("a replay view starts empty: it takes no snapshot");
+    const follower = new BankFollower(log, topics, partitions, applier, position, options.replay ? "history" : "bank");
     const view = new VectorBankView(follower, applier, index);
+    if (options.replay) return view;
     await follower.catchUp();
     if (options.follow ?? true) follower.start(options.pollWaitMs);
     return view;

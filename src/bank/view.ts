@@ -20,8 +20,14 @@ export abstract class BankView {
   abstract stepOf(key: string): number;
   protected abstract get steps(): StepCounts | undefined;
 
+  /** The bank topic, `<namespace>.kb.<bank>`. */
   get name(): string {
     return this.follower.topics.bank;
+  }
+
+  /** The bank's own name, `<bank>` (bank names hold no dots). */
+  get bankName(): string {
+    return this.name.slice(this.name.lastIndexOf(".") + 1);
   }
 
   version(): BankVersion {
@@ -45,6 +51,11 @@ export abstract class BankView {
   /** Applies everything produced before this call. */
   catchUp(): Promise<void> {
     return this.follower.catchUp();
+  }
+
+  /** A view opened with `replay`: moves to where a past reader was (its recorded `BankVersion.position`). */
+  replayTo(position: BankPosition): Promise<void> {
+    return this.follower.replayTo(position.historyOffsets);
   }
 
   /** Stops following the topic. */

@@ -76,6 +76,21 @@ abstract class CursorReader<K extends string, B> {
   }
 
   /**
+   * Reads every partition up to (not including) the given offset and no further: the state of the
+   * topics as of a recorded position, as replay needs. Fails if a target is past the partition's end.
+   */
+  async readUntil(target: (topic: string, partition: number) => number): Promise<void> {
+    for (const cursor of this.cursors) {
+      const end = target(cursor.source.topic, cursor.partition);
+      while (cursor.offset < end) {
+        const before = cursor.offset;
+        await this.step(cursor, {}, end);
+        if (cursor.offset === before) throw new Error(`${cursor.source.topic}[${cursor.partition}] ends at ${before}, before the recorded offset ${end}`);
+      }
+    }
+  }
+
+  /**
    * Tails every partition with long-poll reads until `signal` aborts (then resolves); rejects on the
    * first failure. Settles only once every partition's read has ended, so that none runs on after
    * it (on a log closed meanwhile, say); a read cut short by the abort is not a failure.
@@ -104,12 +119,14 @@ abstract class CursorReader<K extends string, B> {
     if (failures.length > 0) throw failures[0];
   }
 
-  protected abstract read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<B>>;
+  protected abstract read(topic: string, partition: number, offset: number, options: ReadOptions, end?: number): Promise<Batch<B>>;
 
-  private step(cursor: Cursor<K>, options: ReadOptions): Promise<void> {
+  /** Reads the next batch of a partition (only records before `end`, when given) and hands it over. */
+  private step(cursor: Cursor<K>, options: ReadOptions, end?: number): Promise<void> {
     const run = cursor.queue.then(async () => {
       const { source, partition } = cursor;
-      const result = await this.read(source.topic, partition, cursor.offset, { ...options, maxRecords: this.maxRecords });
+      const maxRecords = end === undefined ? this.maxRecords : Math.max(1, Math.min(this.maxRecords, end - cursor.offset));
+      const result = await this.read(source.topic, partition, cursor.offset, { ...options, maxRecords }, end);
       // Moved before the handler runs, so that whatever the handler wakes sees positions that include the batch.
       const previous = cursor.offset;
       cursor.offset = Math.max(cursor.offset, result.nextOffset);
@@ -127,16 +144,21 @@ abstract class CursorReader<K extends string, B> {
 
 /** Hands each read to the handler as records. */
 export class PartitionReader<K extends string> extends CursorReader<K, readonly LogRecord[]> {
-  protected async read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<readonly LogRecord[]>> {
+  protected async read(topic: string, partition: number, offset: number, options: ReadOptions, end?: number): Promise<Batch<readonly LogRecord[]>> {
     const { records, nextOffset, highWatermark } = await this.log.read(topic, partition, offset, options);
-    return { batch: records, nextOffset, highWatermark };
+    // Offsets of a compacted topic have gaps, so a read can pass `end` even with maxRecords bounded.
+    if (end === undefined || nextOffset <= end) return { batch: records, nextOffset, highWatermark };
+    return { batch: records.filter((r) => r.offset < end), nextOffset: end, highWatermark };
   }
 }
 
 /** Hands each read to the handler as columns (`Log.readColumns`): no object per record. */
 export class ColumnPartitionReader<K extends string> extends CursorReader<K, RecordColumns> {
-  protected async read(topic: string, partition: number, offset: number, options: ReadOptions): Promise<Batch<RecordColumns>> {
+  protected async read(topic: string, partition: number, offset: number, options: ReadOptions, end?: number): Promise<Batch<RecordColumns>> {
     const { columns, nextOffset, highWatermark } = await this.log.readColumns(topic, partition, offset, options);
-    return { batch: columns, nextOffset, highWatermark };
+    if (end === undefined || nextOffset <= end) return { batch: columns, nextOffset, highWatermark };
+    let count = 0;
+    while (count < columns.count && columns.offsets[count]! < end) count++;
+    return { batch: { ...columns, count }, nextOffset: end, highWatermark };
   }
 }

@@ -2,6 +2,7 @@
  * `<namespace>.model.checkpoints`: the trainer publishes checkpoints there in chunks, makers follow
  * it and load the newest complete one. One partition, never compacted: replay needs them all.
  */
+import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
 import { chunkCheckpoint, decodeCheckpoint, decodeChunk, encodeCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import { ensureDeadLetterTopic, sendToDeadLetters, type DeadLetter } from "./dead-letter.ts";
@@ -30,7 +31,7 @@ export async function publishCheckpoint(log: Log, namespace: string, checkpoint:
 export class CheckpointFollower {
   private offset = 0;
   private newest: Checkpoint | undefined;
-  private pending: { step: number; parts: Uint8Array[]; offset: number } | undefined;
+  private readonly assembler = new CheckpointAssembler();
 
   private constructor(
     private readonly log: Log,
@@ -60,7 +61,7 @@ export class CheckpointFollower {
       const result = await this.log.read(this.topic, 0, this.offset, { waitMs, signal, maxRecords: 64 });
       const letters: DeadLetter[] = [];
       for (const record of result.records) {
-        const reason = this.add(record.value, record.offset);
+        const reason = this.add(record.value);
         if (reason) letters.push({ topic: this.topic, partition: 0, record, reason });
       }
       await sendToDeadLetters(this.log, letters);
@@ -71,30 +72,49 @@ export class CheckpointFollower {
     return this.newest !== undefined && this.newest.step !== before;
   }
 
-  private add(value: Uint8Array | null, offset: number): string | undefined {
+  private add(value: Uint8Array | null): string | undefined {
+    const { checkpoint, reason } = this.assembler.add(value);
+    if (checkpoint && (!this.newest || checkpoint.step > this.newest.step)) this.newest = checkpoint;
+    return reason;
+  }
+}
+
+/** Puts checkpoints back together from their chunks, in topic order. */
+export class CheckpointAssembler {
+  private pending: { step: number; parts: Uint8Array[] } | undefined;
+
+  /** A whole checkpoint when this chunk completes one; a reason when the record is not a usable chunk. */
+  add(value: Uint8Array | null): { checkpoint?: Checkpoint; reason?: string } {
     let chunk: ReturnType<typeof decodeChunk>;
     try {
       chunk = decodeChunk(value);
     } catch (error) {
-      return (error as Error).message;
+      return { reason: (error as Error).message };
     }
-    if (chunk.chunk === 0) this.pending = { step: chunk.step, parts: [], offset };
+    if (chunk.chunk === 0) this.pending = { step: chunk.step, parts: [] };
     if (!this.pending || this.pending.step !== chunk.step || this.pending.parts.length !== chunk.chunk) {
       this.pending = undefined;
-      return `checkpoint chunk ${chunk.chunk} of step ${chunk.step} arrived out of order`;
+      return { reason: `checkpoint chunk ${chunk.chunk} of step ${chunk.step} arrived out of order` };
     }
     this.pending.parts.push(chunk.bytes.slice());
-    if (this.pending.parts.length < chunk.chunks) return undefined;
+    if (this.pending.parts.length < chunk.chunks) return {};
     const parts = this.pending.parts;
     this.pending = undefined;
     const whole = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
     parts.reduce((at, p) => (whole.set(p, at), at + p.byteLength), 0);
     try {
-      const checkpoint = decodeCheckpoint(whole);
-      if (!this.newest || checkpoint.step > this.newest.step) this.newest = checkpoint;
-      return undefined;
+      return { checkpoint: decodeCheckpoint(whole) };
     } catch (error) {
-      return (error as Error).message;
+      return { reason: (error as Error).message };
     }
+  }
+}
+
+/** The whole checkpoints in offsets [from, to) of the checkpoint topic, in order. */
+export async function* readCheckpoints(log: Log, namespace: string, from: number, to: number): AsyncGenerator<Checkpoint> {
+  const assembler = new CheckpointAssembler();
+  for await (const record of readPartition(log, checkpointTopic(namespace), 0, from, to)) {
+    const { checkpoint } = assembler.add(record.value);
+    if (checkpoint) yield checkpoint;
   }
 }

@@ -2,8 +2,9 @@
  * Losses fed by the knowledge bank. Each term reads what its banks hold *now* (no waiting on
  * makers), turns it into constants for this step, and says which bank versions it used.
  */
-import type { NeighbourBankView } from "../bank/neighbour-view.ts";
-import type { VectorBankView } from "../bank/vector-view.ts";
+import { NeighbourBankView } from "../bank/neighbour-view.ts";
+import { VectorBankView } from "../bank/vector-view.ts";
+import type { Log } from "../log/types.ts";
 import type { BankVersion } from "../bank/view.ts";
 import { NO_PSEUDO_LABEL } from "../makers/pseudo-labels.ts";
 import * as tf from "../../graph/gnn/tf.ts";
@@ -17,9 +18,15 @@ export interface TermStep {
   readonly size: number;
 }
 
+/** A term as data: which banks it reads and its settings, so that a replay can build it again. */
+export type TermSpec =
+  | ({ readonly kind: "graph"; readonly predictions: string; readonly neighbours?: string } & Omit<GraphRegularizationTermOptions, "predictions" | "neighbours">)
+  | ({ readonly kind: "pseudo"; readonly pseudoLabels: string } & Omit<PseudoLabelTermOptions, "pseudoLabels">);
+
 export interface KnowledgeTerm {
   readonly name: string;
   readonly weight: number;
+  readonly spec: TermSpec;
   /** Undefined when the banks hold nothing usable yet. */
   prepare(graph: GraphStore): TermStep | undefined;
   /** The banks read, for the step record. */
@@ -58,11 +65,12 @@ export interface GraphRegularizationTermOptions {
  * forward pass over the neighbours, as in CARLS.
  */
 export function graphRegularizationTerm(options: GraphRegularizationTermOptions): KnowledgeTerm {
-  const { predictions, neighbours } = options;
+  const { predictions, neighbours, ...settings } = options;
   const versions = () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])];
   return {
     name: "graph",
     weight: options.weight,
+    spec: { kind: "graph", predictions: predictions.bankName, ...(neighbours ? { neighbours: neighbours.bankName } : {}), ...settings },
     versions,
     prepare: memoised(versions, (graph) => {
       const classes = predictions.dim;
@@ -110,11 +118,12 @@ export interface PseudoLabelTermOptions {
 
 /** Cross-entropy on the confident pseudo-labels of nodes outside the training split. */
 export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm {
-  const { pseudoLabels } = options;
+  const { pseudoLabels, ...settings } = options;
   const versions = () => [pseudoLabels.version()];
   return {
     name: "pseudo",
     weight: options.weight,
+    spec: { kind: "pseudo", pseudoLabels: pseudoLabels.bankName, ...settings },
     versions,
     prepare: memoised(versions, (graph) => {
       if (pseudoLabels.size === 0) return undefined;
@@ -135,4 +144,50 @@ export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm 
       return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, r, l, options.weighByConfidence ? c : undefined) };
     }),
   };
+}
+
+/** The views a set of terms reads, opened from their specs, and the terms built over them. */
+export interface OpenTerms {
+  readonly terms: readonly KnowledgeTerm[];
+  /** By bank name. */
+  readonly views: ReadonlyMap<string, VectorBankView | NeighbourBankView>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the banks that `specs` read and builds the terms. Live views follow their topics; `replay`
+ * views start empty and read the banks' history, moved by `replayTo` (see src/replay).
+ */
+export async function openTerms(log: Log, namespace: string, specs: readonly TermSpec[], options: { readonly replay?: boolean; readonly pollWaitMs?: number } = {}): Promise<OpenTerms> {
+  const views = new Map<string, VectorBankView | NeighbourBankView>();
+  const viewOptions = { ...(options.replay ? { replay: true } : {}), ...(options.pollWaitMs !== undefined ? { pollWaitMs: options.pollWaitMs } : {}) };
+  const vectors = async (name: string) => {
+    const view = views.get(name) ?? (await VectorBankView.open(log, namespace, name, viewOptions));
+    if (!(view instanceof VectorBankView)) throw new Error(`bank ${name} is read both as vectors and as neighbour lists`);
+    views.set(name, view);
+    return view;
+  };
+  const lists = async (name: string) => {
+    const view = views.get(name) ?? (await NeighbourBankView.open(log, namespace, name, viewOptions));
+    if (!(view instanceof NeighbourBankView)) throw new Error(`bank ${name} is read both as vectors and as neighbour lists`);
+    views.set(name, view);
+    return view;
+  };
+  const close = async () => void (await Promise.all([...views.values()].map((v) => v.close())));
+  try {
+    const terms: KnowledgeTerm[] = [];
+    for (const spec of specs) {
+      if (spec.kind === "graph") {
+        const { kind: _, predictions, neighbours, ...settings } = spec;
+        terms.push(graphRegularizationTerm({ ...settings, predictions: await vectors(predictions), ...(neighbours ? { neighbours: await lists(neighbours) } : {}) }));
+      } else {
+        const { kind: _, pseudoLabels, ...settings } = spec;
+        terms.push(pseudoLabelTerm({ ...settings, pseudoLabels: await vectors(pseudoLabels) }));
+      }
+    }
+    return { terms, views, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -2,40 +2,35 @@
  * The trainer: a full-batch step loop over a model from graph/, fed by the knowledge bank. Each
  * step it reads what the banks hold now (it never waits for makers, unless a staleness bound says
  * so), adds the knowledge terms to the loss, records which bank versions it used, publishes the
- * step's metrics, and every N steps a checkpoint for the makers.
+ * step's metrics, and every N steps a checkpoint for the makers. It writes a run manifest when it
+ * starts and when it ends, so that the run can be replayed (src/replay).
  */
+import { randomBytes } from "node:crypto";
 import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
-import type { BankVersion, BankView } from "../bank/view.ts";
-import { ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
-import type { Model, NamedWeight } from "../../graph/gnn/model.ts";
+import type { BankView } from "../bank/view.ts";
+import { checkpointTopic, ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
+import type { Model } from "../../graph/gnn/model.ts";
 import * as tf from "../../graph/gnn/tf.ts";
-import { accuracy, adam, maskedSoftmaxCrossEntropy } from "../../graph/gnn/train.ts";
 import type { ModelSpec } from "../../graph/models.ts";
+import { graphFingerprint } from "../../graph/store/fingerprint.ts";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
+import { packageVersions, topicEnds, writeManifest, type RunManifest, type TopicRange } from "../replay/manifest.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
+import { trainingLoop, type StepRecord, type TrainResult } from "./loop.ts";
+
+export type { StepRecord, TrainResult } from "./loop.ts";
 
 export const metricsTopic = (namespace: string): string => `${namespace}.trainer.metrics`;
 /** Compacted: the last finished run's result, for whoever launched it from elsewhere. */
 export const resultTopic = (namespace: string): string => `${namespace}.trainer.result`;
-
-export interface StepRecord {
-  readonly step: number;
-  readonly loss: number;
-  /** Each knowledge term's value (unweighted) and how many pairs or labels fed it; absent when its banks were empty. */
-  readonly terms: Readonly<Record<string, { readonly value: number; readonly size: number }>>;
-  readonly accuracy: { readonly train: number; readonly val: number };
-  /** The bank versions this step's knowledge came from. */
-  readonly banks: readonly BankVersion[];
-  readonly ms: number;
-}
 
 export interface TrainerOptions {
   readonly log: Log;
   readonly namespace: string;
   readonly graph: GraphStore;
   readonly model: Model<unknown>;
-  /** How to rebuild the model from a checkpoint (makers do). */
+  /** How to rebuild the model from a checkpoint (makers and replay do). */
   readonly spec: ModelSpec;
   readonly inputs: unknown;
   readonly steps: number;
@@ -50,16 +45,10 @@ export interface TrainerOptions {
   readonly staleness?: { readonly checkpoints: number; readonly freshness: BankView; readonly timeoutMs?: number };
   /** Stop when validation accuracy has not improved for this many steps (default: never). */
   readonly patience?: number;
+  /** The run's id in its manifest (default: random), and the program that launched it. */
+  readonly run?: { readonly id?: string; readonly program?: RunManifest["program"] };
   readonly onStep?: (record: StepRecord) => void;
   readonly signal?: AbortSignal;
-}
-
-export interface TrainResult {
-  readonly steps: number;
-  readonly bestStep: number;
-  /** Accuracy of the weights with the best validation accuracy. */
-  readonly accuracy: { readonly train: number; readonly val: number; readonly test: number };
-  readonly checkpoints: number;
 }
 
 const enc = new TextEncoder();
@@ -78,87 +67,76 @@ function validate(options: TrainerOptions): void {
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   validate(options);
-  const { log, namespace, graph, model, inputs } = options;
+  const { log, namespace, graph } = options;
+  const knowledge = options.knowledge ?? [];
+  const every = options.checkpointEvery ?? 10;
+  const learningRate = options.learningRate ?? 0.01;
   await ensureCheckpointTopic(log, namespace);
   await log.createTopic(metricsTopic(namespace), { partitions: 1, compacted: false, retentionMs: null });
-  const every = options.checkpointEvery ?? 10;
-  const optimizer = adam(options.learningRate ?? 0.01);
-  const labels = graph.labels();
-  const masks = graph.masks();
-  const trainMask = Float32Array.from(masks.train);
-  let best = { val: -1, step: 0, weights: undefined as NamedWeight[] | undefined };
-  let checkpoints = 0;
-  let lastCheckpoint = -1;
-  const publish = async (step: number) => {
-    await publishCheckpoint(log, namespace, { step, model: { kind: options.spec.kind, config: { ...options.spec } }, weights: model.getWeights() });
-    checkpoints++;
-    lastCheckpoint = step;
-  };
 
-  await publish(0);
-  let step = 0;
+  const startedAt = Date.now();
+  const writes = [checkpointTopic(namespace), metricsTopic(namespace)];
+  const writesFrom = await Promise.all(writes.map((t) => topicEnds(log, t)));
+  const graphPositions = graph.positions();
+  const graphTopics = [...new Set(graphPositions.map((p) => p.topic))];
+  let lastBanks: StepRecord["banks"] = [];
+  const manifest = (state: RunManifest["state"], end?: { result?: TrainResult; writesTo: number[][]; error?: string }): RunManifest => ({
+    id: runId,
+    namespace,
+    state,
+    startedAt,
+    ...(end ? { endedAt: Date.now(), seconds: (Date.now() - startedAt) / 1000 } : {}),
+    ...(options.run?.program ? { program: options.run.program } : {}),
+    seeds: { model: options.spec.seed ?? 0 },
+    versions: packageVersions(),
+    backend: tf.getBackend(),
+    trainer: { spec: options.spec, steps: options.steps, learningRate, checkpointEvery: every, ...(options.patience !== undefined ? { patience: options.patience } : {}), ...(options.staleness ? { staleness: options.staleness.checkpoints } : {}), knowledge: knowledge.map((t) => t.spec) },
+    graph: { positions: graphPositions, fingerprint },
+    topics: [
+      ...graphTopics.map((topic): TopicRange => {
+        const to = graphPositions.filter((p) => p.topic === topic).sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+        return { topic, from: to.map(() => 0), to };
+      }),
+      ...lastBanks.map((b): TopicRange => ({ topic: `${b.bank}.history`, from: b.position.historyOffsets.map(() => 0), to: b.position.historyOffsets })),
+      ...(end ? writes.map((topic, i): TopicRange => ({ topic, from: writesFrom[i]!, to: end.writesTo[i]! })) : []),
+    ],
+    ...(end?.result ? { result: end.result } : {}),
+    ...(end?.error ? { error: end.error } : {}),
+  });
+  const runId = options.run?.id ?? `run-${new Date(startedAt).toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${randomBytes(3).toString("hex")}`;
+  const fingerprint = graphFingerprint(graph);
+  await writeManifest(log, manifest("running"));
+
+  let lastCheckpoint = -1;
+  let result: TrainResult;
   try {
-    while (step < options.steps && !options.signal?.aborted) {
-      step++;
-      const started = performance.now();
-      if (options.staleness && lastCheckpoint >= 0) {
-        const { checkpoints: bound, freshness, timeoutMs } = options.staleness;
-        await freshness.awaitVersion(Math.max(0, lastCheckpoint - bound * every), { minKeys: 1, timeoutMs: timeoutMs ?? 60_000, signal: options.signal });
-      }
-      const prepared = (options.knowledge ?? []).map((term) => ({ term, step: term.prepare(graph), versions: term.versions() }));
-      const kept: { name: string; size: number; value: tf.Scalar }[] = [];
-      const cost = optimizer.minimize(
-        () =>
-          tf.tidy(() => {
-            const logits = model.forward(inputs, { training: true });
-            let total = tf.add(maskedSoftmaxCrossEntropy(logits, labels, trainMask), model.regularization()) as tf.Scalar;
-            for (const { term, step: part } of prepared) {
-              if (!part) continue;
-              const value = part.loss(logits);
-              kept.push({ name: term.name, size: part.size, value: tf.keep(value) });
-              total = tf.add(total, tf.mul(value, term.weight)) as tf.Scalar;
-            }
-            return total;
-          }),
-        true,
-        model.variables as tf.Variable[],
-      )!;
-      const loss = cost.dataSync()[0]!;
-      cost.dispose();
-      const terms = Object.fromEntries(kept.map(({ name, size, value }) => [name, { value: value.dataSync()[0]!, size }]));
-      kept.forEach(({ value }) => value.dispose());
-      const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
-      const record: StepRecord = {
-        step,
-        loss,
-        terms,
-        accuracy: { train: accuracy(predicted, labels, trainMask), val: accuracy(predicted, labels, Float32Array.from(masks.val)) },
-        banks: prepared.flatMap((p) => p.versions),
-        ms: performance.now() - started,
-      };
-      if (record.accuracy.val > best.val) best = { val: record.accuracy.val, step, weights: model.getWeights() };
-      await log.produce(metricsTopic(namespace), [{ key: enc.encode(String(step)), value: enc.encode(JSON.stringify(record)), partition: 0 }]);
-      options.onStep?.(record);
-      if (step % every === 0) await publish(step);
-      if (options.patience !== undefined && step - best.step >= options.patience) break;
-    }
-  } finally {
-    optimizer.dispose();
+    result = await trainingLoop(
+      { graph, model: options.model, inputs: options.inputs, steps: options.steps, learningRate, checkpointEvery: every, knowledge, ...(options.patience !== undefined ? { patience: options.patience } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        beforeStep: async () => {
+          if (!options.staleness || lastCheckpoint < 0) return;
+          const { checkpoints: bound, freshness, timeoutMs } = options.staleness;
+          await freshness.awaitVersion(Math.max(0, lastCheckpoint - bound * every), { minKeys: 1, timeoutMs: timeoutMs ?? 60_000, signal: options.signal });
+        },
+        afterStep: async (record) => {
+          lastBanks = record.banks;
+          await log.produce(metricsTopic(namespace), [{ key: enc.encode(String(record.step)), value: enc.encode(JSON.stringify(record)), partition: 0 }]);
+          options.onStep?.(record);
+        },
+        checkpoint: async (step, weights) => {
+          await publishCheckpoint(log, namespace, { step, model: { kind: options.spec.kind, config: { ...options.spec } }, weights });
+          lastCheckpoint = step;
+        },
+      },
+    );
+  } catch (error) {
+    const state = options.signal?.aborted ? "stopped" : "failed";
+    await writeManifest(log, manifest(state, { writesTo: await Promise.all(writes.map((t) => topicEnds(log, t))), error: error instanceof Error ? error.message : String(error) }));
+    throw error;
   }
-  if (best.weights) model.setWeights(best.weights);
-  const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
-  const result: TrainResult = {
-    steps: step,
-    bestStep: best.step,
-    accuracy: {
-      train: accuracy(predicted, labels, trainMask),
-      val: accuracy(predicted, labels, Float32Array.from(masks.val)),
-      test: accuracy(predicted, labels, Float32Array.from(masks.test)),
-    },
-    checkpoints,
-  };
   await log.createTopic(resultTopic(namespace), { partitions: 1, compacted: true });
   await log.produce(resultTopic(namespace), [{ key: enc.encode("result"), value: enc.encode(JSON.stringify(result)), partition: 0 }]);
+  await writeManifest(log, manifest(options.signal?.aborted ? "stopped" : "completed", { result, writesTo: await Promise.all(writes.map((t) => topicEnds(log, t))) }));
   return result;
 }
 

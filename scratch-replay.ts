@@ -1,0 +1,16 @@
+import { rmSync } from "node:fs";
+import { openLog } from "./src/log/index.ts";
+import { runSemiSupervised, RECIPES } from "./examples/semi-supervised/loop.ts";
+import { readManifests } from "./src/replay/manifest.ts";
+import { replayRun } from "./src/replay/replay.ts";
+const model = (process.argv[2] ?? "mlp") as "mlp" | "gcn";
+rmSync("/tmp/replay1", { recursive: true, force: true });
+const log = await openLog("embedded:/tmp/replay1");
+const t = performance.now();
+const report = await runSemiSupervised({ log, namespace: "r1", dataset: "synthetic", model, seed: 0, steps: 80, knowledge: RECIPES[model].knowledge });
+console.log("original", report.result.accuracy.test, ((performance.now() - t) / 1000).toFixed(2), "s");
+const [run] = await readManifests(log, "r1");
+console.log(JSON.stringify(run).slice(0, 1500));
+const replay = await replayRun({ log, namespace: "r1", runId: run!.id });
+console.log(JSON.stringify(replay));
+await log.close();

@@ -1,0 +1,122 @@
+/**
+ * The step loop itself, shared by training and by replay so that both compute exactly the same
+ * thing: each step the knowledge terms are prepared from the banks as they stand, the loss (the
+ * labelled nodes' cross-entropy, regularisation, each term times its weight) is minimised, and the
+ * step is recorded. Where knowledge comes from and where records go is the caller's `StepIO`.
+ */
+import type { BankVersion } from "../bank/view.ts";
+import type { Model, NamedWeight } from "../../graph/gnn/model.ts";
+import * as tf from "../../graph/gnn/tf.ts";
+import { accuracy, adam, maskedSoftmaxCrossEntropy } from "../../graph/gnn/train.ts";
+import type { GraphStore } from "../../graph/store/graph-store.ts";
+import type { KnowledgeTerm } from "./knowledge.ts";
+
+export interface StepRecord {
+  readonly step: number;
+  readonly loss: number;
+  /** Each knowledge term's value (unweighted) and how many pairs or labels fed it; absent when its banks were empty. */
+  readonly terms: Readonly<Record<string, { readonly value: number; readonly size: number }>>;
+  readonly accuracy: { readonly train: number; readonly val: number };
+  /** The bank versions this step's knowledge came from. */
+  readonly banks: readonly BankVersion[];
+  readonly ms: number;
+}
+
+export interface TrainResult {
+  readonly steps: number;
+  readonly bestStep: number;
+  /** Accuracy of the weights with the best validation accuracy. */
+  readonly accuracy: { readonly train: number; readonly val: number; readonly test: number };
+  readonly checkpoints: number;
+}
+
+export interface LoopSetup {
+  readonly graph: GraphStore;
+  readonly model: Model<unknown>;
+  readonly inputs: unknown;
+  readonly steps: number;
+  readonly learningRate: number;
+  readonly checkpointEvery: number;
+  readonly knowledge: readonly KnowledgeTerm[];
+  readonly patience?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Where a loop's knowledge comes from and where its records go. */
+export interface StepIO {
+  /** Before step `step` prepares its knowledge (training: the staleness wait; replay: moving the views to where the original was). */
+  beforeStep(step: number): Promise<void>;
+  afterStep(record: StepRecord): Promise<void>;
+  /** At step 0 and every `checkpointEvery` steps. */
+  checkpoint(step: number, weights: NamedWeight[]): Promise<void>;
+}
+
+export async function trainingLoop(setup: LoopSetup, io: StepIO): Promise<TrainResult> {
+  const { graph, model, inputs } = setup;
+  const optimizer = adam(setup.learningRate);
+  const labels = graph.labels();
+  const masks = graph.masks();
+  const trainMask = Float32Array.from(masks.train);
+  const valMask = Float32Array.from(masks.val);
+  let best = { val: -1, step: 0, weights: undefined as NamedWeight[] | undefined };
+  let checkpoints = 0;
+  const checkpoint = async (step: number) => {
+    await io.checkpoint(step, model.getWeights());
+    checkpoints++;
+  };
+
+  await checkpoint(0);
+  let step = 0;
+  try {
+    while (step < setup.steps && !setup.signal?.aborted) {
+      step++;
+      const started = performance.now();
+      await io.beforeStep(step);
+      const prepared = setup.knowledge.map((term) => ({ term, part: term.prepare(graph), versions: term.versions() }));
+      const kept: { name: string; size: number; value: tf.Scalar }[] = [];
+      const cost = optimizer.minimize(
+        () =>
+          tf.tidy(() => {
+            const logits = model.forward(inputs, { training: true });
+            let total = tf.add(maskedSoftmaxCrossEntropy(logits, labels, trainMask), model.regularization()) as tf.Scalar;
+            for (const { term, part } of prepared) {
+              if (!part) continue;
+              const value = part.loss(logits);
+              kept.push({ name: term.name, size: part.size, value: tf.keep(value) });
+              total = tf.add(total, tf.mul(value, term.weight)) as tf.Scalar;
+            }
+            return total;
+          }),
+        true,
+        model.variables as tf.Variable[],
+      )!;
+      const loss = cost.dataSync()[0]!;
+      cost.dispose();
+      const terms = Object.fromEntries(kept.map(({ name, size, value }) => [name, { value: value.dataSync()[0]!, size }]));
+      kept.forEach(({ value }) => value.dispose());
+      const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
+      const record: StepRecord = {
+        step,
+        loss,
+        terms,
+        accuracy: { train: accuracy(predicted, labels, trainMask), val: accuracy(predicted, labels, valMask) },
+        banks: prepared.flatMap((p) => p.versions),
+        ms: performance.now() - started,
+      };
+      if (record.accuracy.val > best.val) best = { val: record.accuracy.val, step, weights: model.getWeights() };
+      await io.afterStep(record);
+      if (step % setup.checkpointEvery === 0) await checkpoint(step);
+      if (setup.patience !== undefined && step - best.step >= setup.patience) break;
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  if (best.weights) model.setWeights(best.weights);
+  const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
+  return {
+    steps: step,
+    bestStep: best.step,
+    accuracy: { train: accuracy(predicted, labels, trainMask), val: accuracy(predicted, labels, valMask), test: accuracy(predicted, labels, Float32Array.from(masks.test)) },
+    checkpoints,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Replay: the semi-supervised loop runs with its makers asynchronous, then its trainer is replayed
+ * from the topics alone, bit for bit, on both backends; also after the bank topics were compacted
+ * and after the graph changed; and refused, clearly, when history it needs is gone.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { runSemiSupervised, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
+import { graphFingerprint } from "../graph/store/fingerprint.ts";
+import { GraphStore } from "../graph/store/graph-store.ts";
+import type { Log } from "../src/log/index.ts";
+import { readManifests, writeManifest, type RunManifest } from "../src/replay/manifest.ts";
+import { replayRun } from "../src/replay/replay.ts";
+import { replayProblems, ReplayRefused } from "../src/replay/retention.ts";
+import { edgeTombstone, encodeEdge } from "../src/schema/graph-records.ts";
+import { graphTopics } from "../src/schema/graph-topics.ts";
+import { embeddedBackend, freshNamespace, kafkaBackend, type Backend } from "./support/backends.ts";
+
+/** Every maker and every term, so that vector and neighbour banks are both replayed. */
+const EVERY_MAKER: KnowledgeConfig = { graphWeight: 1, dynamicNeighbours: true, k: 10, pseudoWeight: 1, pseudoThreshold: 0.6, temperature: 0.5 };
+const BANKS = ["predictions", "embeddings", "neighbours", "pseudo-labels"];
+
+async function recordedRun(log: Log, namespace: string): Promise<RunManifest> {
+  await runSemiSupervised({ log, namespace, dataset: "synthetic", model: "gcn", seed: 3, steps: 40, checkpointEvery: 5, knowledge: EVERY_MAKER });
+  const runs = await readManifests(log, namespace);
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]!.state, "completed");
+  return runs[0]!;
+}
+
+for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
+  describe(`replay on ${backend.name}`, { timeout: 600_000 }, () => {
+    it("replays a run with asynchronous makers bit for bit, also after its bank topics were compacted", async () => {
+      const log = await backend.open();
+      const namespace = freshNamespace("replay");
+      try {
+        const run = await recordedRun(log, namespace);
+        assert.ok(run.topics.some((t) => t.topic === `${namespace}.kb.neighbours.history`), "the manifest names the neighbour bank's history");
+        const first = await replayRun({ log, namespace, runId: run.id });
+        assert.equal(first.identical, true, JSON.stringify(first.firstDivergence));
+        assert.equal(first.steps, 40);
+        assert.equal(first.checkpointsCompared, 9, "step 0 and every 5 steps");
+
+        let removed = 0;
+        for (const bank of BANKS) removed += (await log.compact(`${namespace}.kb.${bank}`)).removed;
+        assert.ok(removed > 0, "compaction removed superseded bank values");
+        const afterCompaction = await replayRun({ log, namespace, runId: run.id });
+        assert.equal(afterCompaction.identical, true, JSON.stringify(afterCompaction.firstDivergence));
+      } finally {
+        await log.close();
+      }
+    });
+
+    it("replays the original run after the graph changed, and refuses once compaction erased the graph it read", async () => {
+      const log = await backend.open();
+      const namespace = freshNamespace("graph");
+      try {
+        const run = await recordedRun(log, namespace);
+        const before = await GraphStore.open(log, namespace);
+        const { rowPtr, colIdx } = before.snapshot();
+        const [a, b] = [before.idOf(0), before.idOf(colIdx[rowPtr[0]!]!)];
+        const topics = graphTopics(namespace);
+        // A new edge, a deleted edge, and an existing edge written again with a weight.
+        await log.produce(topics.edges, [encodeEdge({ src: "1", dst: "2998" }), edgeTombstone(a, b)]);
+        const [c, d] = [before.idOf(5), before.idOf(colIdx[rowPtr[5]!]!)];
+        await log.produce(topics.edges, [encodeEdge({ src: c, dst: d, weight: 2 })]);
+        const after = await GraphStore.open(log, namespace);
+        assert.notEqual(graphFingerprint(after), run.graph.fingerprint, "the graph did change");
+
+        const replay = await replayRun({ log, namespace, runId: run.id });
+        assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
+
+        await log.compact(topics.edges);
+        await assert.rejects(replayRun({ log, namespace, runId: run.id }), (error: Error) => error instanceof ReplayRefused && /graph topics up to the recorded offsets no longer hold the graph it trained on/.test(error.message));
+      } finally {
+        await log.close();
+      }
+    });
+  });
+}
+
+describe("replay refuses and reports", { timeout: 300_000 }, () => {
+  it("refuses, naming the topic, when a bank's history was deleted", async () => {
+    const backend = embeddedBackend();
+    const log = await backend.open();
+    const namespace = freshNamespace("gone");
+    try {
+      const run = await recordedRun(log, namespace);
+      assert.deepEqual(await replayProblems(log, run), []);
+      await log.deleteTopic(`${namespace}.kb.pseudo-labels.history`);
+      const problems = await replayProblems(log, run);
+      assert.equal(problems.length, 1);
+      await assert.rejects(
+        replayRun({ log, namespace, runId: run.id }),
+        (error: Error) => error instanceof ReplayRefused && error.message.includes(`topic ${namespace}.kb.pseudo-labels.history was deleted; the run read or wrote offsets [0] 0..`),
+      );
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("reports the first divergence when the replayed trainer computes something else", async () => {
+    const log = await embeddedBackend().open();
+    const namespace = freshNamespace("diverge");
+    try {
+      const run = await recordedRun(log, namespace);
+      // The same run, said to have trained at another learning rate: step 1's loss is the same (taken before the update), what follows the update is not.
+      await writeManifest(log, { ...run, trainer: { ...run.trainer, learningRate: 0.02 } });
+      const replay = await replayRun({ log, namespace, runId: run.id });
+      assert.equal(replay.identical, false);
+      const { step, what } = replay.firstDivergence!;
+      // Accuracy is measured after the update: step 1's almost surely differs; if it happened to match, step 2's loss cannot.
+      assert.ok((step === 1 && /^accuracy\.(train|val)$/.test(what)) || (step === 2 && what === "loss"), JSON.stringify(replay.firstDivergence));
+      assert.notEqual(replay.firstDivergence!.original, replay.firstDivergence!.replayed);
+    } finally {
+      await log.close();
+    }
+  });
+});
