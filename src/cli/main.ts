@@ -13,6 +13,7 @@ import { collectSetting, DEFAULT_LOG, positiveInt, programConfig } from "./optio
 import { runCommand } from "./run.ts";
 import { statusCommand } from "./status.ts";
 import { demoCommand } from "./demo.ts";
+import { listRuns, replayCommand } from "./runs.ts";
 
 const cli = new Command("carls").description("Asynchronous representation learning on graphs, on streams").showHelpAfterError();
 
@@ -107,6 +108,25 @@ cli
   .option("--nearest <k>", "with --key: its k nearest keys by the HNSW index", positiveInt)
   .action(async (bank: string, flags: { namespace: string; log: string; key?: string; nearest?: number }) => {
     process.stdout.write(await inspectBank({ bank, ...flags }));
+  });
+
+cli
+  .command("runs")
+  .description("the training runs of a namespace: state, result, and whether each can still be replayed (and what that needs)")
+  .requiredOption("--namespace <name>")
+  .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
+  .action(async (flags: { namespace: string; log: string }) => {
+    process.stdout.write(await listRuns(flags));
+  });
+
+cli
+  .command("replay")
+  .description("re-run a recorded trainer on exactly the inputs it saw (no makers), comparing weights, losses and metrics step by step; exit 2 on a divergence")
+  .argument("<run>", "the run id (see carls runs)")
+  .requiredOption("--namespace <name>")
+  .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
+  .action(async (run: string, flags: { namespace: string; log: string }) => {
+    process.exitCode = (await replayCommand({ ...flags, run })).code;
   });
 
 cli

@@ -1,0 +1,56 @@
+/**
+ * Replay time beside the original run's, in the same run: the semi-supervised loop (makers beside
+ * the trainer, in one process, on the embedded store) trains; then `replayRun` re-runs its trainer
+ * from the topics, without makers, and checks every step bit for bit. Figures: the original
+ * trainer's wall time, the whole original run's (ingest, makers starting, training), the replay's,
+ * and replay ÷ original trainer (target ≤ 0.5).
+ *
+ *   npx tsx bench/replay.ts [--dataset cora|synthetic] [--steps 200] [--configs mlp,gcn,gcn-every-maker] [--datasets ../shared/datasets]
+ */
+import { existsSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { RECIPES, runSemiSupervised, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
+import { openLog } from "../src/log/index.ts";
+import { readManifests } from "../src/replay/manifest.ts";
+import { replayRun } from "../src/replay/replay.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    dataset: { type: "string" },
+    steps: { type: "string", default: "200" },
+    configs: { type: "string", default: "mlp,gcn,gcn-every-maker" },
+    datasets: { type: "string", default: process.env.CARLS_DATASETS ?? resolve(import.meta.dirname, "../../shared/datasets") },
+    dir: { type: "string", default: ".carls/bench-replay" },
+  },
+});
+const dataset = (args.dataset ?? (existsSync(resolve(args.datasets, "planetoid")) ? "cora" : "synthetic")) as "cora" | "synthetic";
+const steps = Number(args.steps);
+const EVERY_MAKER: KnowledgeConfig = { graphWeight: 1, dynamicNeighbours: true, k: 10, pseudoWeight: 1, pseudoThreshold: 0.8, temperature: 0.5 };
+const CONFIGS = {
+  mlp: { model: "mlp", knowledge: RECIPES.mlp.knowledge, what: "MLP + graph regularisation (predictions maker)" },
+  gcn: { model: "gcn", knowledge: RECIPES.gcn.knowledge, what: "GCN + pseudo-labels (predictions, pseudo-labels makers)" },
+  "gcn-every-maker": { model: "gcn", knowledge: EVERY_MAKER, what: "GCN + every maker (predictions, embeddings, HNSW neighbours, pseudo-labels)" },
+} as const;
+
+rmSync(args.dir, { recursive: true, force: true });
+const log = await openLog(`embedded:${args.dir}`);
+const rows: string[] = [];
+try {
+  for (const name of args.configs.split(",") as (keyof typeof CONFIGS)[]) {
+    const config = CONFIGS[name];
+    if (!config) throw new Error(`--configs: unknown ${name} (expected ${Object.keys(CONFIGS).join(", ")})`);
+    const namespace = `replay-${name}`;
+    const report = await runSemiSupervised({ log, namespace, dataset, datasetsDir: args.datasets, model: config.model, seed: 0, steps, knowledge: config.knowledge });
+    const [run] = await readManifests(log, namespace);
+    const replay = await replayRun({ log, namespace, runId: run!.id });
+    const row = `| ${config.what} | ${run!.seconds!.toFixed(2)} | ${report.seconds.toFixed(2)} | ${replay.seconds.toFixed(2)} | ${(replay.seconds / run!.seconds!).toFixed(2)}× | ${replay.identical ? "yes" : `NO: step ${replay.firstDivergence!.step} ${replay.firstDivergence!.what}`} |`;
+    console.log(row);
+    rows.push(row);
+  }
+} finally {
+  await log.close();
+}
+console.log(`\n${dataset}, ${steps} steps, tfjs backend as logged above; seconds\n`);
+console.log("| configuration | original trainer | original run (ingest + makers + trainer) | replay | replay ÷ original trainer | bit-identical |\n|---|---|---|---|---|---|");
+for (const row of rows) console.log(row);

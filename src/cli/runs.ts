@@ -1,0 +1,52 @@
+/** `carls runs` and `carls replay`: the runs of a namespace, and replaying one. */
+import { openLog } from "../log/open-log.ts";
+import { readManifests } from "../replay/manifest.ts";
+import { replayRun, type ReplayReport } from "../replay/replay.ts";
+import { replayProblems } from "../replay/retention.ts";
+
+export async function listRuns(options: { log: string; namespace: string }): Promise<string> {
+  const log = await openLog(options.log);
+  try {
+    const runs = await readManifests(log, options.namespace);
+    if (runs.length === 0) return `no runs in namespace ${options.namespace}\n`;
+    const lines: string[] = [];
+    for (const run of runs) {
+      const problems = await replayProblems(log, run);
+      const result = run.result ? `test ${(100 * run.result.accuracy.test).toFixed(1)} %, ${run.result.steps} steps` : "";
+      lines.push(
+        `${run.id}  ${run.state}  ${new Date(run.startedAt).toISOString()}  ${run.seconds !== undefined ? `${run.seconds.toFixed(1)} s` : "-"}  ${run.program?.name ?? "-"}  ${run.trainer.spec.kind}  tfjs ${run.backend}  ${result}`,
+        problems.length === 0 ? `  replayable; needs ${run.topics.map((t) => `${t.topic} up to ${t.to.join("/")}`).join(", ")}` : `  NOT replayable:\n${problems.map((p) => `    - ${p}`).join("\n")}`,
+      );
+    }
+    return `${lines.join("\n")}\n`;
+  } finally {
+    await log.close();
+  }
+}
+
+export async function replayCommand(options: { log: string; namespace: string; run: string }): Promise<{ code: number; report?: ReplayReport }> {
+  const log = await openLog(options.log);
+  try {
+    const report = await replayRun({
+      log,
+      namespace: options.namespace,
+      runId: options.run,
+      onStep: (step, of) => {
+        if (process.stderr.isTTY && (step % 10 === 0 || step === of)) process.stderr.write(`\rreplaying step ${step}/${of}`);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    const speed = report.originalSeconds ? ` (the original trainer: ${report.originalSeconds.toFixed(2)} s, ${(report.seconds / report.originalSeconds).toFixed(2)}x)` : "";
+    process.stdout.write(`replayed ${report.runId}: ${report.steps} steps, ${report.checkpointsCompared} checkpoints compared, tfjs ${report.backend}, ${report.seconds.toFixed(2)} s${speed}\n`);
+    if (report.backend !== report.originalBackend) process.stdout.write(`note: the run trained on tfjs ${report.originalBackend}; bit-identical results are only expected on the same backend\n`);
+    if (report.identical) {
+      process.stdout.write("identical: every step's loss, terms, accuracy and bank versions, every checkpoint's weights and the result match bit for bit\n");
+      return { code: 0, report };
+    }
+    const d = report.firstDivergence!;
+    process.stdout.write(`DIVERGED at step ${d.step}: ${d.what} was ${JSON.stringify(d.original)}, replay computed ${JSON.stringify(d.replayed)}\n`);
+    return { code: 2, report };
+  } finally {
+    await log.close();
+  }
+}
