@@ -13,7 +13,8 @@ import type { ProgramConfig } from "./program.ts";
 import { asError, settled } from "./nodes.ts";
 import { rpcClient, serveRpc, type RpcClient } from "./rpc.ts";
 
-export interface NodeContext {
+/** Where a node runs: what the launcher knows before the handles are resolved. */
+export interface ContextParts {
   readonly program: string;
   readonly node: string;
   /** This replica's index among the node's replicas (under `cluster`, its position is unknown: 0). */
@@ -21,7 +22,15 @@ export interface NodeContext {
   readonly replicas: number;
   readonly namespace: string;
   readonly config: ProgramConfig;
+  /** The log, opened in the process where the node runs. */
   readonly log: Log;
+  /** Metrics for `carls status` (such as throughput, lag, step; `done` of `total` draws a progress bar); the latest values win. */
+  report(metrics: Readonly<Record<string, number>>): void;
+  /** A line in this node's log (prefixed with the node and replica). */
+  info(message: string): void;
+}
+
+export interface NodeContext extends ContextParts {
   /** The full topic name behind a handle. */
   topic(handle: Handle): string;
   /** Opens a bank view for the rest of the node's scope. */
@@ -30,22 +39,6 @@ export interface NodeContext {
   /** Answers calls to the service until interrupted (fork it to do other work beside); fails if serving fails. */
   serve<Api extends ServiceApi>(handle: ServiceHandle<Api>, api: Api): Effect.Effect<void, Error>;
   client<Api extends ServiceApi>(handle: ServiceHandle<Api>): Effect.Effect<RpcClient<Api>, Error, Scope.Scope>;
-  /** Metrics for `carls status` (such as throughput, lag, step); the latest values win. */
-  report(metrics: Readonly<Record<string, number>>): void;
-  /** A line in this node's log (prefixed with the node and replica). */
-  info(message: string): void;
-}
-
-export interface ContextParts {
-  readonly program: string;
-  readonly node: string;
-  readonly replica: number;
-  readonly replicas: number;
-  readonly namespace: string;
-  readonly config: ProgramConfig;
-  readonly log: Log;
-  readonly report: (metrics: Readonly<Record<string, number>>) => void;
-  readonly info: (message: string) => void;
 }
 
 export function nodeContext(parts: ContextParts): NodeContext {
