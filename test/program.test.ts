@@ -63,6 +63,23 @@ describe("launchers run one program definition unchanged", { timeout: 180_000 },
   });
 });
 
+describe("logs and status", () => {
+  test("--log-dir writes each replica's lines to its own file; carls status shows every replica's state and metrics", async () => {
+    const backend = embeddedBackend();
+    const logDir = mkdtempSync(join(tmpdir(), "carls-logs-"));
+    const lines: string[] = [];
+    const running = await launch({ launcher: "processes", program: ECHO, config: { count: 50 }, log: backend.url, logDir, out: (l) => lines.push(l) });
+    assert.equal((await running.done).state, "completed");
+    assert.deepEqual(readdirSync(logDir).sort(), ["checker.0.log", "doubler.0.log", "doubler.1.log", "producer.0.log"]);
+    assert.match(readFileSync(join(logDir, "checker.0.log"), "utf8"), /^doubler says 21 \* 2 = 42\nsaw all 50 doubled\n/);
+    assert.ok(lines.includes("[producer/0] wrote 50 numbers"));
+    const table = await runTsx(CLI, ["status", "--log", backend.url, "--namespace", running.namespace], 60_000);
+    assert.match(table, /^replica +state +restarts +where +updated +metrics\n/);
+    assert.match(table, /\nchecker\/0 +completed +0 /);
+    assert.match(table, /\ndoubler\/1 +stopped +0 +[^ ]+:\d+ .*copied=\d+/);
+  });
+});
+
 describe("the test launcher, restart policies and critical nodes", { timeout: 60_000 }, () => {
   test("stubs replace nodes; a failing node restarts by its policy; the stop condition ends the program", async () => {
     const attempts = [0, 0];

@@ -15,6 +15,9 @@ import { replayProblems, ReplayRefused } from "../src/replay/retention.ts";
 import { edgeTombstone, encodeEdge } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
 import { embeddedBackend, freshNamespace, kafkaBackend, type Backend } from "./support/backends.ts";
+import { runTsx } from "./support/child-process.ts";
+
+const CLI = new URL("../bin/carls.js", import.meta.url).pathname;
 
 /** Every maker and every term, so that vector and neighbour banks are both replayed. */
 const EVERY_MAKER: KnowledgeConfig = { graphWeight: 1, dynamicNeighbours: true, k: 10, pseudoWeight: 1, pseudoThreshold: 0.6, temperature: 0.5 };
@@ -87,9 +90,14 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
     try {
       const run = await recordedRun(log, namespace);
       assert.deepEqual(await replayProblems(log, run), []);
+      const runs = (args: string[]) => runTsx(CLI, [...args, "--log", backend.url, "--namespace", namespace], 120_000);
+      assert.match(await runs(["runs"]), new RegExp(`^${run.id}  completed .* gcn  tfjs \\w+  test \\d+\\.\\d %, 40 steps\\n  replayable; needs ${namespace}\\.graph\\.nodes up to `));
+      assert.match(await runs(["replay", run.id]), /identical: every step's loss, terms, accuracy and bank versions, every checkpoint's weights and the result match bit for bit/);
       await log.deleteTopic(`${namespace}.kb.pseudo-labels.history`);
       const problems = await replayProblems(log, run);
       assert.equal(problems.length, 1);
+      assert.match(await runs(["runs"]), new RegExp(`NOT replayable:\\n    - topic ${namespace}\\.kb\\.pseudo-labels\\.history was deleted`));
+      await assert.rejects(runs(["replay", run.id]), /carls: run .* cannot be replayed exactly:\n  - topic .*pseudo-labels\.history was deleted/);
       await assert.rejects(
         replayRun({ log, namespace, runId: run.id }),
         (error: Error) => error instanceof ReplayRefused && error.message.includes(`topic ${namespace}.kb.pseudo-labels.history was deleted; the run read or wrote offsets [0] 0..`),

@@ -41,6 +41,14 @@ export interface Store {
   readonly groups: Database<unknown, GroupKey>;
 }
 
+/**
+ * The memory map's size, which bounds the store's size. Fixed and large (address space, not disk:
+ * the file grows as data does), because lmdb-js otherwise starts small and grows the map by
+ * remapping it, and a remap while another thread holds a zero-copy view into the old map (our
+ * reads use `getBinaryFast`; lmdb-js commits on its own thread) crashed a process with SIGSEGV.
+ */
+const MAP_BYTES = 256 * 2 ** 30;
+
 export async function openStore(dir: string): Promise<Store> {
   try {
     mkdirSync(dir, { recursive: true });
@@ -51,7 +59,7 @@ export async function openStore(dir: string): Promise<Store> {
   checkLmdbHeader(file);
   let root: RootDatabase;
   try {
-    root = open({ path: file, maxDbs: 8, compression: false });
+    root = open({ path: file, maxDbs: 8, compression: false, mapSize: MAP_BYTES });
   } catch (cause) {
     throw new LogError("StoreCorrupt", `cannot open the embedded store in ${dir}: ${(cause as Error).message}`, { cause });
   }
