@@ -6,8 +6,9 @@
  *
  * Configuration (`--set key=value`): dataset (synthetic | cora), model (mlp | gcn), seed, steps,
  * knowledge (true | false), staleness (checkpoints), makerReplicas, checkpointEvery, datasets (the
- * folder holding planetoid/).
+ * folder holding planetoid/; default $CARLS_DATASETS, else ../shared/datasets beside the repository).
  */
+import { resolve } from "node:path";
 import { Either, ParseResult, Schema } from "effect";
 import { writeGraph } from "../../connectors/index.ts";
 import { initBackend } from "../../graph/gnn/backend.ts";
@@ -70,7 +71,8 @@ export default (raw: ProgramConfig) => {
       restart: onFailure({ maxRestarts: 3 }),
       writes: graphTopics,
       run: task(async (ctx) => {
-        const summary = await writeGraph({ log: ctx.log, namespace: ctx.namespace, source: graphSource(config.dataset, config.datasets), progress: false });
+        const datasets = config.datasets ?? process.env.CARLS_DATASETS ?? resolve(import.meta.dirname, "../../../shared/datasets");
+        const summary = await writeGraph({ log: ctx.log, namespace: ctx.namespace, source: graphSource(config.dataset, datasets), progress: false });
         ctx.info(`ingested ${summary.nodes} nodes, ${summary.edges} edges, ${summary.bad} bad records`);
       }),
     },
