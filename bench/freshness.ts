@@ -39,6 +39,7 @@ const ns = "fresh";
 const source = args.dataset === "cora" ? planetoidSource(join(args.datasets, "planetoid"), "cora") : syntheticSource({ seed: 1, nodes: Number(args.nodes), classes: 10, avgDegree: 10, homophily: 0.7, featureDim: 32 });
 await writeGraph({ log, namespace: ns, source, progress: false });
 const graph = await GraphStore.open(log, ns);
+process.stderr.write(`graph of ${graph.numNodes} nodes and ${graph.edgeCount} edges ingested and materialised\n`);
 const nodes = graph.numNodes;
 const spec: ModelSpec = { kind: "gcn", inputDim: graph.featureDim, hiddenDim: 16, classes: graph.labels().reduce((a, b) => Math.max(a, b), -1) + 1, seed: 0 };
 await ensureCheckpointTopic(log, ns);
@@ -53,7 +54,9 @@ for (let step = 1; step <= repeats + 1; step++) {
   const started = performance.now();
   await publishCheckpoint(log, ns, { step, model: { kind: spec.kind, config: { ...spec, seed: step } }, weights: model.getWeights() });
   await embeddings.awaitVersion(step, { minKeys: nodes, timeoutMs: 3_600_000 });
+  const embedded = performance.now() - started;
   await neighbours.awaitVersion(step, { minKeys: nodes, timeoutMs: 3_600_000 });
+  process.stderr.write(`checkpoint ${step}${step === 1 ? " (warm-up)" : ""}: embeddings of every node after ${(embedded / 1000).toFixed(2)} s, neighbours after ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   if (step > 1) loop.push(performance.now() - started); // the first one warms up
   model.dispose();
 }
@@ -73,6 +76,7 @@ for (let r = 0; r < repeats; r++) {
   await index.rebuild(labels, vectors);
   await index.search(vectors, 10, { exclude: labels });
   direct.push(performance.now() - started);
+  process.stderr.write(`direct ${r + 1}: ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   out.dispose();
   inputs.dispose();
   model.dispose();

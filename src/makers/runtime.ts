@@ -113,6 +113,9 @@ class MakerCycle {
   private keysPerSecond = 0;
   private cycles = 0;
   private listeners: Array<() => void> = [];
+  /** The target, graph version and partitions of the last complete pass (see mayBeStale). */
+  private settledPass: string | undefined;
+  private partitionOf = new Int32Array(0);
 
   constructor(
     private readonly log: Log,
@@ -170,7 +173,7 @@ class MakerCycle {
     await this.takeOwnership();
     this.markGraphChanges();
     this.target = this.maker.target();
-    if (this.target !== undefined) await this.computeStale(this.target, signal);
+    if (this.target !== undefined && this.mayBeStale(this.target)) await this.computeStale(this.target, signal);
     await this.consumer.commit();
     this.cycles++;
     for (const listener of [...this.listeners]) listener();
@@ -204,15 +207,29 @@ class MakerCycle {
     for (const id of this.withinHops(changed)) this.dirty.add(id);
   }
 
+  /**
+   * Whether a pass over the owned keys could find work: not when the last complete pass was for the
+   * same target, graph and partitions and nothing has been marked dirty since. The pass is O(nodes),
+   * so an idle maker of a large graph must not repeat it every poll.
+   */
+  private mayBeStale(target: number): boolean {
+    return this.dirty.size > 0 || this.passKey(target) !== this.settledPass;
+  }
+
+  private passKey(target: number): string {
+    return `${target}/${this.graph.version}/${[...this.owned].sort((a, b) => a - b).join(",")}`;
+  }
+
   private async computeStale(target: number, signal: AbortSignal): Promise<void> {
+    const pass = this.passKey(target);
     // What other members (or this maker's previous life) wrote counts as done.
     await this.output.catchUp();
     const stale: string[] = [];
     const deletes: string[] = [];
     const graph = this.graph;
     for (let index = 0; index < graph.numNodes; index++) {
+      if (!this.owned.has(this.partitionOfIndex(index))) continue;
       const id = graph.idOf(index);
-      if (!this.owns(id)) continue;
       const alive = graph.isAlive(index) && (this.maker.covers?.(id) ?? true);
       if (!alive) {
         if (this.output.stepOf(id) >= 0) deletes.push(id);
@@ -237,6 +254,7 @@ class MakerCycle {
     this.dirty.clear();
     await this.output.catchUp();
     await this.progress.write(this.owned, { edges: this.edgePositions() } satisfies PartitionProgress);
+    this.settledPass = pass;
   }
 
   private async write(out: MakerOutput): Promise<void> {
@@ -245,8 +263,16 @@ class MakerCycle {
     if (out.deletes?.length) await this.writer.delete(out.deletes);
   }
 
-  private owns(id: string): boolean {
-    return this.owned.has(partitionForKey(enc.encode(id), this.partitions));
+  /** The node partition of the node at `index`, hashed once per node. */
+  private partitionOfIndex(index: number): number {
+    if (index >= this.partitionOf.length) {
+      const grown = new Int32Array(Math.max(this.graph.numNodes, 2 * this.partitionOf.length)).fill(-1);
+      grown.set(this.partitionOf);
+      this.partitionOf = grown;
+    }
+    let partition = this.partitionOf[index]!;
+    if (partition < 0) partition = this.partitionOf[index] = partitionForKey(enc.encode(this.graph.idOf(index)), this.partitions);
+    return partition;
   }
 
   private edgePositions(): number[] {
