@@ -5,6 +5,7 @@
  * The `cluster` launcher has no supervisor here: see `emit.ts`.
  */
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { openLog, type LogConfig } from "../log/open-log.ts";
 import type { Log } from "../log/types.ts";
@@ -16,7 +17,6 @@ import { processesPlacement } from "./placement-processes.ts";
 import { threadsPlacement } from "./placement-threads.ts";
 import type { NodeRun, Program, ProgramConfig, ProgramNode } from "./program.ts";
 import { ensureStatusTopic, publishStatus, StatusReader, type ReplicaStatus } from "./status.ts";
-import { hostname } from "node:os";
 
 export type LauncherKind = "inline" | "threads" | "processes" | "test";
 export const LAUNCHERS: readonly LauncherKind[] = ["inline", "threads", "processes", "test"];

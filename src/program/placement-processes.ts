@@ -2,8 +2,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { forwardLines, nodeLines } from "./node-output.ts";
-import type { Placement, ReplicaExit } from "./placement.ts";
-import { exitOf, type ChildPlacementOptions } from "./placement-threads.ts";
+import { exitOf, type ChildPlacementOptions, type Placement, type ReplicaExit } from "./placement.ts";
 import { REPLICA_ENV, type ReplicaSpec } from "./replica-spec.ts";
 
 const ENTRY = fileURLToPath(new URL("./replica-entry.ts", import.meta.url));

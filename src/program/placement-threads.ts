@@ -1,14 +1,8 @@
 /** `threads`: every replica on its own worker thread, with its own log connection. */
 import { Worker } from "node:worker_threads";
-import { forwardLines, nodeLines, type LineSink } from "./node-output.ts";
-import type { Placement, ReplicaExit } from "./placement.ts";
-import { EXIT, type ReplicaSpec } from "./replica-spec.ts";
-
-export interface ChildPlacementOptions {
-  readonly spec: Omit<ReplicaSpec, "node" | "replica" | "restarts">;
-  readonly out: LineSink;
-  readonly logDir?: string;
-}
+import { forwardLines, nodeLines } from "./node-output.ts";
+import { exitOf, type ChildPlacementOptions, type Placement, type ReplicaExit } from "./placement.ts";
+import type { ReplicaSpec } from "./replica-spec.ts";
 
 // A worker's entry is not loaded through tsx hooks inherited from the parent (node 20), so it
 // starts from this bootstrap, which imports the .ts entry through tsx's own API.
@@ -16,12 +10,6 @@ const BOOTSTRAP = (() => {
   const entry = JSON.stringify(new URL("./replica-entry.ts", import.meta.url).href);
   return `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
 })();
-
-export function exitOf(code: number | null, signal: NodeJS.Signals | null): ReplicaExit {
-  if (code === EXIT.completed) return { kind: "completed" };
-  if (code === EXIT.stopped) return { kind: "stopped" };
-  return { kind: "failed", reason: signal ? `killed by ${signal}` : `exited with code ${code}` };
-}
 
 export function threadsPlacement(options: ChildPlacementOptions): Placement {
   return {

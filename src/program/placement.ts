@@ -1,5 +1,7 @@
 /** Where a launcher runs a node replica: the one part that differs between launchers. */
+import type { LineSink } from "./node-output.ts";
 import type { ProgramNode } from "./program.ts";
+import { EXIT, type ReplicaSpec } from "./replica-spec.ts";
 
 export type ReplicaExit = { readonly kind: "completed" } | { readonly kind: "stopped" } | { readonly kind: "failed"; readonly reason: string };
 
@@ -15,4 +17,18 @@ export interface StartedReplica {
 
 export interface Placement {
   start(node: ProgramNode, replica: number, restarts: number): StartedReplica;
+}
+
+/** What `threads` and `processes` need to start a replica elsewhere. */
+export interface ChildPlacementOptions {
+  readonly spec: Omit<ReplicaSpec, "node" | "replica" | "restarts">;
+  readonly out: LineSink;
+  readonly logDir?: string;
+}
+
+/** How a worker thread's or child process's exit code (or signal) ends a replica. */
+export function exitOf(code: number | null, signal: NodeJS.Signals | null): ReplicaExit {
+  if (code === EXIT.completed) return { kind: "completed" };
+  if (code === EXIT.stopped) return { kind: "stopped" };
+  return { kind: "failed", reason: signal ? `killed by ${signal}` : `exited with code ${code}` };
 }
