@@ -67,45 +67,106 @@ export interface GraphRegularizationTermOptions {
 export function graphRegularizationTerm(options: GraphRegularizationTermOptions): KnowledgeTerm {
   const { predictions, neighbours, ...settings } = options;
   const versions = () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])];
+  const targetsOf = bankTargetsOf(predictions, options.targets);
+  const pairsOf = neighbourPairs(options);
   return {
     name: "graph",
     weight: options.weight,
     spec: { kind: "graph", predictions: predictions.bankName, ...(neighbours ? { neighbours: neighbours.bankName } : {}), ...settings },
     versions,
     prepare: memoised(versions, (graph) => {
-      const classes = predictions.dim;
-      if (classes === undefined || predictions.size === 0) return undefined;
-      const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
-      const { values, found } = predictions.lookup(ids);
-      const { train } = graph.masks();
-      const labels = graph.labels();
-      const clampRows = Int32Array.from(ids.keys()).filter((i) => train[i] === 1 && found[i] === 1 && labels[i]! >= 0);
-      const probs = values.slice();
-      for (let i = 0; i < ids.length; i++) if (!found[i]) probs.fill(1 / classes, i * classes, (i + 1) * classes);
-      const targets = bankTargets(probs, classes, { ...options.targets, clamp: { rows: clampRows, labels: Int32Array.from(clampRows, (r) => labels[r]!) } });
-      const rows: number[] = [];
-      const cols: number[] = [];
-      if (options.graphEdges ?? true) {
-        const { rowPtr, colIdx } = graph.snapshot();
-        for (let i = 0; i < graph.numNodes; i++) {
-          for (let e = rowPtr[i]!; e < rowPtr[i + 1]!; e++) if (found[colIdx[e]!]) rows.push(i), cols.push(colIdx[e]!);
-        }
-      }
-      if (neighbours) {
-        for (let i = 0; i < ids.length; i++) {
-          for (const id of neighbours.get(ids[i]!)?.ids ?? []) {
-            const j = graph.indexOf(id);
-            if (j >= 0 && found[j]) rows.push(i), cols.push(j);
-          }
-        }
-      }
+      const bank = targetsOf(graph);
+      if (!bank) return undefined;
+      const { classes, targets, found } = bank;
+      const { rows, cols } = pairsOf(graph, found);
       if (rows.length === 0) return undefined;
       const neighbourValues = new Float32Array(rows.length * classes);
-      cols.forEach((j, k) => neighbourValues.set(targets.subarray(j * classes, (j + 1) * classes), k * classes));
-      const pairs = { rows: Int32Array.from(rows), neighbourValues };
+      for (let k = 0; k < cols.length; k++) {
+        const from = cols[k]! * classes;
+        const to = k * classes;
+        for (let c = 0; c < classes; c++) neighbourValues[to + c] = targets[from + c]!;
+      }
+      const pairs = { rows, neighbourValues };
       return { size: rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: options.distance ?? "kl" }) };
     }),
   };
+}
+
+/**
+ * Every node's target distribution: its bank prediction sharpened (uniform where the bank has none),
+ * a labelled training node clamped to its label. Kept while the predictions and the graph hold, so a
+ * new version of the neighbours alone reuses it.
+ */
+function bankTargetsOf(predictions: VectorBankView, options: GraphRegularizationTermOptions["targets"]): (graph: GraphStore) => { classes: number; targets: Float32Array; found: Uint8Array } | undefined {
+  let last: { key: string; value: { classes: number; targets: Float32Array; found: Uint8Array } } | undefined;
+  return (graph) => {
+    const classes = predictions.dim;
+    if (classes === undefined || predictions.size === 0) return undefined;
+    const key = `${graph.version}/${predictions.version().position.offsets.join(",")}`;
+    if (last?.key === key) return last.value;
+    const ids = nodeIds(graph);
+    const { values, found } = predictions.lookup(ids);
+    const { train } = graph.masks();
+    const labels = graph.labels();
+    const clampRows = Int32Array.from(ids.keys()).filter((i) => train[i] === 1 && found[i] === 1 && labels[i]! >= 0);
+    const probs = values.slice();
+    for (let i = 0; i < ids.length; i++) if (!found[i]) probs.fill(1 / classes, i * classes, (i + 1) * classes);
+    const targets = bankTargets(probs, classes, { ...options, clamp: { rows: clampRows, labels: Int32Array.from(clampRows, (r) => labels[r]!) } });
+    last = { key, value: { classes, targets, found } };
+    return last.value;
+  };
+}
+
+/** Every node id in store order, kept while the graph's version holds. */
+const nodeIds = (() => {
+  const cache = new WeakMap<GraphStore, { version: number; ids: string[] }>();
+  return (graph: GraphStore): string[] => {
+    const hit = cache.get(graph);
+    if (hit?.version === graph.version) return hit.ids;
+    const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
+    cache.set(graph, { version: graph.version, ids });
+    return ids;
+  };
+})();
+
+/**
+ * The (node, neighbour) pairs of the graph term: graph edges and dynamic neighbours whose
+ * neighbour has a prediction. They depend on the graph, the neighbour bank and which nodes have a
+ * prediction, not on the predictions' values, so a new version of the predictions alone (every
+ * checkpoint) reuses them.
+ */
+function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbours" | "graphEdges">): (graph: GraphStore, found: Uint8Array) => { rows: Int32Array; cols: Int32Array } {
+  let last: { key: string; found: Uint8Array; pairs: { rows: Int32Array; cols: Int32Array } } | undefined;
+  const { neighbours } = options;
+  return (graph, found) => {
+    const key = `${graph.version}/${neighbours?.version().position.offsets.join(",") ?? ""}`;
+    if (last && last.key === key && sameBytes(last.found, found)) return last.pairs;
+    const rows: number[] = [];
+    const cols: number[] = [];
+    if (options.graphEdges ?? true) {
+      const { rowPtr, colIdx } = graph.snapshot();
+      for (let i = 0; i < graph.numNodes; i++) {
+        for (let e = rowPtr[i]!; e < rowPtr[i + 1]!; e++) if (found[colIdx[e]!]) rows.push(i), cols.push(colIdx[e]!);
+      }
+    }
+    if (neighbours) {
+      const ids = nodeIds(graph);
+      for (let i = 0; i < ids.length; i++) {
+        for (const id of neighbours.get(ids[i]!)?.ids ?? []) {
+          const j = graph.indexOf(id);
+          if (j >= 0 && found[j]) rows.push(i), cols.push(j);
+        }
+      }
+    }
+    last = { key, found, pairs: { rows: Int32Array.from(rows), cols: Int32Array.from(cols) } };
+    return last.pairs;
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export interface PseudoLabelTermOptions {
