@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runSemiSupervised, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
+import { graphSource, runSemiSupervised, trainWithKnowledge, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
+import { writeGraph } from "../connectors/index.ts";
 import { graphFingerprint } from "../graph/store/fingerprint.ts";
 import { GraphStore } from "../graph/store/graph-store.ts";
 import type { Log } from "../src/log/index.ts";
@@ -102,6 +103,24 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
         replayRun({ log, namespace, runId: run.id }),
         (error: Error) => error instanceof ReplayRefused && error.message.includes(`topic ${namespace}.kb.pseudo-labels.history was deleted; the run read or wrote offsets [0] 0..`),
       );
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("replays a run that was stopped before its last step, up to where it stopped", async () => {
+    const log = await embeddedBackend().open();
+    const namespace = freshNamespace("stopped");
+    try {
+      await writeGraph({ log, namespace, source: graphSource("synthetic"), progress: false });
+      const stop = new AbortController();
+      await trainWithKnowledge(log, namespace, { dataset: "synthetic", model: "mlp", seed: 1, steps: 100 }, { signal: stop.signal, onStep: (r) => r.step === 12 && stop.abort() });
+      const [run] = await readManifests(log, namespace);
+      assert.equal(run!.state, "stopped");
+      assert.equal(run!.result!.steps, 12);
+      const replay = await replayRun({ log, namespace, runId: run!.id });
+      assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
+      assert.equal(replay.steps, 12);
     } finally {
       await log.close();
     }

@@ -1,5 +1,5 @@
 /** The carls command line. */
-import { writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
@@ -62,7 +62,9 @@ programOptions(cli.command("launch").description("run a program (as `run`), or d
     }
     if (flags.emit !== undefined) {
       const files = emitCluster(program, { programFile: file, config, log: flags.log, namespace: flags.namespace ?? program.name, image: flags.image, graceSeconds: Math.ceil(flags.grace / 1000) });
-      rmSync(flags.emit, { recursive: true, force: true });
+      const present = existsSync(flags.emit) ? readdirSync(flags.emit).filter((f) => f !== "commands.sh" && f !== "k8s") : [];
+      if (present.length > 0) throw new Error(`--emit ${flags.emit}: the folder holds other files (${present.slice(0, 3).join(", ")}); give an empty or new folder, or one an earlier --emit wrote`);
+      rmSync(join(flags.emit, "k8s"), { recursive: true, force: true });
       for (const [name, content] of files) {
         const path = join(flags.emit, name);
         mkdirSync(dirname(path), { recursive: true });
@@ -74,7 +76,7 @@ programOptions(cli.command("launch").description("run a program (as `run`), or d
 
 cli
   .command("node")
-  .description("run one replica of one node (what the cluster launcher's commands and manifests run); settings also come from $CARLS_LOG, $CARLS_NAMESPACE, $CARLS_CONFIG")
+  .description("run one replica of one node (what the cluster launcher's commands and manifests run); settings also come from $CARLS_LOG, $CARLS_NAMESPACE, $CARLS_CONFIG, $CARLS_LAUNCH")
   .argument("<program>")
   .requiredOption("--node <name>")
   .option("--replica <index>", "this replica's index (default: unknown, the host name identifies it)", (v) => Number(v))
@@ -85,7 +87,7 @@ cli
   .action(async (file: string, flags: { node: string; replica?: number; log?: string; namespace?: string; set?: Record<string, string>; hold?: boolean }) => {
     if (!flags.log || !flags.namespace) throw new Error("carls node needs --log and --namespace (or $CARLS_LOG and $CARLS_NAMESPACE)");
     const config = programConfig(process.env[ENV.config], flags.set);
-    process.exitCode = await runReplicaMain({ programFile: resolve(file), config, node: flags.node, replica: flags.replica ?? 0, instance: flags.replica !== undefined ? String(flags.replica) : hostname(), restarts: 0, log: flags.log, namespace: flags.namespace, hold: flags.hold ?? false });
+    process.exitCode = await runReplicaMain({ programFile: resolve(file), config, node: flags.node, replica: flags.replica ?? 0, instance: flags.replica !== undefined ? String(flags.replica) : hostname(), restarts: 0, log: flags.log, namespace: flags.namespace, launch: process.env[ENV.launch] ?? flags.namespace, hold: flags.hold ?? false });
   });
 
 cli

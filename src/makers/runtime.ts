@@ -173,6 +173,8 @@ class MakerCycle {
     await this.takeOwnership();
     this.markGraphChanges();
     this.target = this.maker.target();
+    // What other members (or this maker's previous life) wrote counts as done.
+    await this.output.catchUp();
     if (this.target !== undefined && this.mayBeStale(this.target)) await this.computeStale(this.target, signal);
     await this.consumer.commit();
     this.cycles++;
@@ -209,21 +211,19 @@ class MakerCycle {
 
   /**
    * Whether a pass over the owned keys could find work: not when the last complete pass was for the
-   * same target, graph and partitions and nothing has been marked dirty since. The pass is O(nodes),
-   * so an idle maker of a large graph must not repeat it every poll.
+   * same target, graph, partitions and output bank position (someone else writing the bank, such as
+   * a previous owner finishing late, moves it) and nothing has been marked dirty since. The pass is
+   * O(nodes), so an idle maker of a large graph must not repeat it every poll.
    */
   private mayBeStale(target: number): boolean {
     return this.dirty.size > 0 || this.passKey(target) !== this.settledPass;
   }
 
   private passKey(target: number): string {
-    return `${target}/${this.graph.version}/${[...this.owned].sort((a, b) => a - b).join(",")}`;
+    return `${target}/${this.graph.version}/${[...this.owned].sort((a, b) => a - b).join(",")}/${this.output.version().position.offsets.join(",")}`;
   }
 
   private async computeStale(target: number, signal: AbortSignal): Promise<void> {
-    const pass = this.passKey(target);
-    // What other members (or this maker's previous life) wrote counts as done.
-    await this.output.catchUp();
     const stale: string[] = [];
     const deletes: string[] = [];
     const graph = this.graph;
@@ -254,7 +254,8 @@ class MakerCycle {
     this.dirty.clear();
     await this.output.catchUp();
     await this.progress.write(this.owned, { edges: this.edgePositions() } satisfies PartitionProgress);
-    this.settledPass = pass;
+    // Taken after reading back its own writes, so that only someone else's moves the position again.
+    this.settledPass = this.passKey(target);
   }
 
   private async write(out: MakerOutput): Promise<void> {

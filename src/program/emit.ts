@@ -4,6 +4,7 @@
  * replica (`commands.sh`), and Kubernetes manifests (a ConfigMap with the program's configuration
  * as environment, and a Deployment per group whose replicas are the group's).
  */
+import { randomBytes } from "node:crypto";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { stringify } from "yaml";
@@ -23,14 +24,15 @@ export interface EmitOptions {
   readonly graceSeconds?: number;
 }
 
-export const ENV = { log: "CARLS_LOG", namespace: "CARLS_NAMESPACE", config: "CARLS_CONFIG" } as const;
+export const ENV = { log: "CARLS_LOG", namespace: "CARLS_NAMESPACE", config: "CARLS_CONFIG", launch: "CARLS_LAUNCH" } as const;
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** File name → content. */
 export function emitCluster(program: Program, options: EmitOptions): Map<string, string> {
   if (parseLogUrl(options.log).backend !== "kafka") throw new Error(`the cluster launcher joins its nodes only through Kafka: --log must be kafka://host:port, got ${options.log}`);
-  const env = { [ENV.log]: options.log, [ENV.namespace]: options.namespace, [ENV.config]: JSON.stringify(options.config) };
+  // One launch id per emit: nodes wait for predecessors that completed in this launch, not an earlier one.
+  const env = { [ENV.log]: options.log, [ENV.namespace]: options.namespace, [ENV.config]: JSON.stringify(options.config), [ENV.launch]: randomBytes(6).toString("hex") };
   const files = new Map<string, string>();
   const nodeArgs = (node: string) => ["npx", "carls", "node", options.programFile, "--node", node, "--hold"];
 

@@ -64,7 +64,17 @@ export interface RunningProgram {
 }
 
 const isLog = (value: LaunchOptions["log"]): value is Log => typeof value === "object" && "produce" in value;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 
 export async function launch(options: LaunchOptions): Promise<RunningProgram> {
   const kind = options.launcher ?? "inline";
@@ -78,10 +88,17 @@ export async function launch(options: LaunchOptions): Promise<RunningProgram> {
   const namespace = options.namespace ?? `${program.name}-${randomBytes(4).toString("hex")}`;
   const ownLog = !isLog(options.log);
   const log = isLog(options.log) ? options.log : await openLog(options.log);
-  await ensureStatusTopic(log, namespace);
+  try {
+    await ensureStatusTopic(log, namespace);
+  } catch (error) {
+    if (ownLog) await log.close();
+    throw error;
+  }
+  // Tells this launch's status records from those of earlier launches in the same namespace.
+  const launchId = randomBytes(6).toString("hex");
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const childOptions = () => ({
-    spec: { programFile: resolve(options.program as string), config, log: options.log as LogConfig | string, namespace },
+    spec: { programFile: resolve(options.program as string), config, log: options.log as LogConfig | string, namespace, launch: launchId },
     out,
     ...(options.logDir ? { logDir: options.logDir } : {}),
   });
@@ -90,8 +107,8 @@ export async function launch(options: LaunchOptions): Promise<RunningProgram> {
       ? threadsPlacement(childOptions())
       : kind === "processes"
         ? processesPlacement(childOptions())
-        : inlinePlacement({ program, config, log, namespace, out, ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.stubs ? { stubs: options.stubs } : {}) });
-  const supervisor = new Supervisor(program, placement, log, namespace, options.graceMs ?? 10_000, options.stopWhen);
+        : inlinePlacement({ program, config, log, namespace, launch: launchId, out, ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.stubs ? { stubs: options.stubs } : {}) });
+  const supervisor = new Supervisor(program, placement, log, namespace, launchId, options.graceMs ?? 10_000, options.stopWhen);
   const done = supervisor.run().finally(async () => {
     if (ownLog) await log.close();
   });
@@ -104,6 +121,8 @@ class Supervisor {
   readonly #reader: StatusReader;
   readonly #started = performance.now();
   #stopping = false;
+  /** Aborted when the program ends: wakes restart backoffs. */
+  readonly #ending = new AbortController();
   #end: ((outcome: { state: ProgramOutcome["state"]; reason: string }) => void) | undefined;
   #outcome: Promise<ProgramOutcome> | undefined;
 
@@ -112,14 +131,16 @@ class Supervisor {
     private readonly placement: Placement,
     private readonly log: Log,
     private readonly namespace: string,
+    private readonly launch: string,
     private readonly graceMs: number,
     private readonly stopWhen: LaunchOptions["stopWhen"],
   ) {
     this.#reader = new StatusReader(log, namespace);
   }
 
-  status(): Promise<ReadonlyMap<string, ReplicaStatus>> {
-    return this.#reader.read();
+  /** The status of this launch's replicas (records of earlier launches in the namespace left out). */
+  async status(): Promise<ReadonlyMap<string, ReplicaStatus>> {
+    return new Map([...(await this.#reader.read())].filter(([, s]) => s.launch === this.launch));
   }
 
   run(): Promise<ProgramOutcome> {
@@ -139,14 +160,17 @@ class Supervisor {
     const finishedNodes = (nodes: readonly ProgramNode[]) => Promise.all(supervised.filter((s) => nodes.includes(s.node)).map((s) => s.done));
     // Without terminal nodes, the program completes when every replica has ended.
     const watched = terminal.length > 0 ? terminal : this.program.nodes;
-    void finishedNodes(watched).then((exits) => {
-      const failed = [...this.#ended].filter(([key, e]) => e.exit.kind === "failed" && watched.some((n) => key.startsWith(`${n.name}/`)));
-      if (failed.length > 0) this.#end?.({ state: "failed", reason: `${failed.map(([key, e]) => `${key} ${e.exit.kind === "failed" ? e.exit.reason : ""}`).join("; ")}` });
-      else if (exits.every((e) => e.kind === "completed")) this.#end?.({ state: "completed", reason: terminal.length > 0 ? `${terminal.map((n) => n.name).join(", ")} completed` : "every node completed" });
+    void finishedNodes(watched).then(() => {
+      const ended = [...this.#ended].filter(([key]) => watched.some((n) => key.startsWith(`${n.name}/`)));
+      const unfinished = ended.filter(([, e]) => e.exit.kind !== "completed");
+      // A replica that stopped without being asked to (a signal from outside) did not complete either.
+      if (unfinished.length > 0) this.#end?.({ state: "failed", reason: unfinished.map(([key, e]) => `${key} ${e.exit.kind === "failed" ? e.exit.reason : "stopped without being asked to"}`).join("; ") });
+      else this.#end?.({ state: "completed", reason: terminal.length > 0 ? `${terminal.map((n) => n.name).join(", ")} completed` : "every node completed" });
     });
     const watching = this.stopWhen ? this.#watch(this.stopWhen) : undefined;
     const outcome = await ended;
     this.#stopping = true;
+    this.#ending.abort();
     const killed = await this.#terminateAll();
     await Promise.all(supervised.map((s) => s.done));
     await watching;
@@ -155,8 +179,16 @@ class Supervisor {
 
   async #watch(stopWhen: NonNullable<LaunchOptions["stopWhen"]>): Promise<void> {
     while (!this.#stopping) {
-      if (stopWhen(await this.#reader.read())) this.#end?.({ state: "completed", reason: "its stop condition holds" });
-      await sleep(250);
+      // A status read that fails is tried again on the next tick; a stop condition that throws ends the program.
+      const status = await this.status().catch(() => undefined);
+      if (status) {
+        try {
+          if (stopWhen(status)) this.#end?.({ state: "completed", reason: "its stop condition holds" });
+        } catch (error) {
+          this.#end?.({ state: "failed", reason: `the stop condition threw: ${error instanceof Error ? error.message : String(error)}` });
+        }
+      }
+      await sleep(250, this.#ending.signal);
     }
   }
 
@@ -165,7 +197,12 @@ class Supervisor {
     const key = `${node.name}/${replica}`;
     let restarts = 0;
     for (;;) {
-      const started = this.placement.start(node, replica, restarts);
+      let started: StartedReplica;
+      try {
+        started = this.placement.start(node, replica, restarts);
+      } catch (error) {
+        started = { exit: Promise.resolve({ kind: "failed", reason: `could not start: ${error instanceof Error ? error.message : String(error)}` }), pid: -1, terminate: () => {}, kill: () => {} };
+      }
       this.#running.set(key, started);
       const exit = await started.exit;
       this.#running.delete(key);
@@ -174,12 +211,16 @@ class Supervisor {
       if (exit.kind === "failed") await this.#publish(node, replica, again ? "restarting" : "failed", restarts, started.pid, exit.reason);
       if (!again) {
         this.#ended.set(key, { exit, restarts });
-        if (exit.kind === "failed" && node.critical && !this.#stopping) this.#end?.({ state: "failed", reason: `critical node ${key} failed: ${exit.reason}` });
+        if (exit.kind === "failed" && !this.#stopping) {
+          const waiting = this.program.nodes.filter((n) => n.after.includes(node.name)).map((n) => n.name);
+          if (node.critical) this.#end?.({ state: "failed", reason: `critical node ${key} failed: ${exit.reason}` });
+          else if (waiting.length > 0) this.#end?.({ state: "failed", reason: `${key} failed for good (${exit.reason}), so ${waiting.join(", ")}, which run after it, can never start` });
+        }
         return exit;
       }
       const backoff = policy.kind === "on-failure" ? Math.min((policy.backoffMs ?? 500) * 2 ** restarts, policy.maxBackoffMs ?? 30_000) : 0;
       restarts++;
-      await sleep(backoff);
+      await sleep(backoff, this.#ending.signal);
       if (this.#stopping) {
         this.#ended.set(key, { exit, restarts });
         return exit;
@@ -189,7 +230,7 @@ class Supervisor {
 
   /** The launcher's word on a replica that could not write its own (it died, or is about to be restarted). */
   #publish(node: ProgramNode, replica: number, state: "restarting" | "failed", restarts: number, pid: number, error: string): Promise<void> {
-    return publishStatus(this.log, this.namespace, { node: node.name, instance: String(replica), state, restarts, host: hostname(), pid, updatedAt: Date.now(), metrics: {}, error }).catch(() => undefined);
+    return publishStatus(this.log, this.namespace, { node: node.name, instance: String(replica), launch: this.launch, state, restarts, host: hostname(), pid, updatedAt: Date.now(), metrics: {}, error }).catch(() => undefined);
   }
 
   /** The termination notice to every running replica; after the grace period, kills what is left and returns their keys. */

@@ -11,6 +11,7 @@ export interface InlinePlacementOptions {
   readonly config: ProgramConfig;
   readonly log: Log;
   readonly namespace: string;
+  readonly launch: string;
   readonly out: LineSink;
   readonly logDir?: string;
   /** `test`: node bodies that replace the program's, by node name. */
@@ -29,6 +30,7 @@ export function inlinePlacement(options: InlinePlacementOptions): Placement {
           restarts,
           log: options.log,
           namespace: options.namespace,
+          launch: options.launch,
           config: options.config,
           write: nodeLines(options.out, node.name, replica, options.logDir),
         }),

@@ -27,6 +27,7 @@ export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
         restarts: spec.restarts,
         log,
         namespace: spec.namespace,
+        launch: spec.launch,
         config: spec.config,
         write: (line) => process.stdout.write(`${line}\n`),
       }),

@@ -12,6 +12,8 @@ export interface ReplicaSpec {
   readonly restarts: number;
   readonly log: LogConfig | string;
   readonly namespace: string;
+  /** The launch this replica belongs to (see ReplicaStatus.launch). */
+  readonly launch: string;
   /** After the node completes, keep running until terminated (under an orchestrator that restarts exited containers). */
   readonly hold?: boolean;
 }

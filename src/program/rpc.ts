@@ -36,8 +36,9 @@ export async function serveRpc<Api extends ServiceApi>(log: Log, namespace: stri
       const replies: Reply[] = [];
       for (const batch of batches) {
         for (const record of batch.records) {
-          if (!record.value) continue;
-          const request = JSON.parse(dec.decode(record.value)) as Request;
+          const request = parseRequest(record.value);
+          // Not a request at all: nobody can be waiting for its answer; skip it rather than fail on it forever.
+          if (!request) continue;
           const method = Object.hasOwn(api, request.method) ? api[request.method] : undefined;
           try {
             if (!method) throw new Error(`service ${handle.name} has no method ${JSON.stringify(request.method)} (it has ${Object.keys(api).join(", ")})`);
@@ -47,13 +48,21 @@ export async function serveRpc<Api extends ServiceApi>(log: Log, namespace: stri
           }
         }
       }
-      if (replies.length > 0) {
-        await log.produce(repliesTopic(requests), replies.map((r) => ({ key: enc.encode(r.id), value: enc.encode(JSON.stringify(r)), partition: 0 })));
-        await consumer.commit();
-      }
+      if (replies.length > 0) await log.produce(repliesTopic(requests), replies.map((r) => ({ key: enc.encode(r.id), value: enc.encode(JSON.stringify(r)), partition: 0 })));
+      if (batches.some((b) => b.records.length > 0)) await consumer.commit();
     }
   } finally {
     await consumer.close();
+  }
+}
+
+function parseRequest(value: Uint8Array | null): Request | undefined {
+  if (!value) return undefined;
+  try {
+    const request = JSON.parse(dec.decode(value)) as Partial<Request>;
+    return typeof request.id === "string" && typeof request.method === "string" ? (request as Request) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -102,7 +111,15 @@ export async function rpcClient<Api extends ServiceApi>(log: Log, namespace: str
         }, timeoutMs);
         pending.set(id, { resolve: (v) => (clearTimeout(timer), resolve(v)), reject: (e) => (clearTimeout(timer), reject(e)) });
       });
-      await log.produce(requests, [{ key: enc.encode(id), value: enc.encode(JSON.stringify({ id, method, argument } satisfies Request)), partition: 0 }]);
+      try {
+        await log.produce(requests, [{ key: enc.encode(id), value: enc.encode(JSON.stringify({ id, method, argument } satisfies Request)), partition: 0 }]);
+      } catch (error) {
+        // Settle the pending reply so that nothing is left to reject unobserved.
+        pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
+        pending.delete(id);
+        reply.catch(() => undefined);
+        throw error;
+      }
       return (await reply) as never;
     },
     async close() {

@@ -21,6 +21,7 @@ export interface ReplicaPlacement {
   readonly restarts: number;
   readonly log: Log;
   readonly namespace: string;
+  readonly launch: string;
   readonly config: ProgramConfig;
   /** Where the node's `info` lines go. */
   readonly write: (line: string) => void;
@@ -32,11 +33,13 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
   const { program, node, log, namespace } = placement;
   const instance = placement.instance ?? String(placement.replica);
   let metrics: Readonly<Record<string, number>> = {};
+  // Retried, then given up with a line in the node's log: a status record is never worth failing the node for.
   const publish = (state: ReplicaState, error?: string) =>
-    Effect.promise(() =>
+    Effect.tryPromise(() =>
       publishStatus(log, namespace, {
         node: node.name,
         instance,
+        launch: placement.launch,
         state,
         restarts: placement.restarts,
         host: hostname(),
@@ -46,6 +49,9 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
         metrics,
         ...(error !== undefined ? { error } : {}),
       }),
+    ).pipe(
+      Effect.retry(Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(4))),
+      Effect.catchAll((failure) => Effect.sync(() => placement.write(`status ${state} not published: ${String(failure.error)}`))),
     );
   const context = nodeContext({
     program: program.name,
@@ -63,7 +69,7 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
   const predecessors = program.nodes.filter((n) => node.after.includes(n.name));
   const reader = new StatusReader(log, namespace);
   const awaitPredecessors = Effect.promise(() => reader.read()).pipe(
-    Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas)), schedule: Schedule.spaced("250 millis") }),
+    Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas, placement.launch)), schedule: Schedule.spaced("250 millis") }),
   );
   // Uninterruptible, so a heartbeat in flight lands before the final state, never after it.
   const heartbeat = Effect.uninterruptible(publish("running")).pipe(Effect.repeat(Schedule.spaced(`${placement.heartbeatMs ?? 1000} millis`)));

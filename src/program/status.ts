@@ -15,6 +15,8 @@ export interface ReplicaStatus {
   readonly node: string;
   /** Which replica: its index, or under `cluster` its host name (pods of a Deployment have no index). */
   readonly instance: string;
+  /** Which launch of the program wrote it (a namespace can be launched again). */
+  readonly launch: string;
   readonly state: ReplicaState;
   readonly restarts: number;
   /** Where it runs: a process id, and a thread id when it runs on a worker thread. */
@@ -62,9 +64,9 @@ export class StatusReader {
 
 export const readStatus = (log: Log, namespace: string): Promise<ReadonlyMap<string, ReplicaStatus>> => new StatusReader(log, namespace).read();
 
-/** Whether `replicas` replicas of `node` have completed. */
-export function nodeCompleted(status: ReadonlyMap<string, ReplicaStatus>, node: string, replicas: number): boolean {
+/** Whether `replicas` replicas of `node` have completed in this launch. */
+export function nodeCompleted(status: ReadonlyMap<string, ReplicaStatus>, node: string, replicas: number, launch: string): boolean {
   let completed = 0;
-  for (const s of status.values()) if (s.node === node && s.state === "completed") completed++;
+  for (const s of status.values()) if (s.node === node && s.launch === launch && s.state === "completed") completed++;
   return completed >= replicas;
 }

@@ -75,6 +75,8 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   for await (const checkpoint of readCheckpoints(log, namespace, checkpoints.from[0]!, checkpoints.to[0]!)) weightsAt.set(checkpoint.step, checkpoint.weights);
 
   const recipe = manifest.trainer;
+  // A run that was stopped (or failed) ended before its recipe's steps: replay what it did.
+  const steps = manifest.result?.steps ?? original.length;
   const model = buildModel(recipe.spec);
   const inputs = graphInputs(graph, recipe.spec.kind);
   const knowledge = await openTerms(log, namespace, recipe.knowledge, { replay: true });
@@ -88,7 +90,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   let result: TrainResult;
   try {
     result = await trainingLoop(
-      { graph, model, inputs: inputs.inputs, steps: recipe.steps, learningRate: recipe.learningRate, checkpointEvery: recipe.checkpointEvery, knowledge: knowledge.terms, ...(recipe.patience !== undefined ? { patience: recipe.patience } : {}), signal: stop.signal },
+      { graph, model, inputs: inputs.inputs, steps, learningRate: recipe.learningRate, checkpointEvery: recipe.checkpointEvery, knowledge: knowledge.terms, ...(recipe.patience !== undefined ? { patience: recipe.patience } : {}), signal: stop.signal },
       {
         beforeStep: async (step) => {
           const recorded = original[step - 1];
@@ -100,9 +102,10 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
           }
         },
         afterStep: async (record) => {
-          const difference = firstDifference(original[record.step - 1]!, record);
+          const recorded = original[record.step - 1];
+          const difference = recorded ? firstDifference(recorded, record) : { what: "step", original: undefined, replayed: record.step };
           if (difference) diverge({ step: record.step, ...difference });
-          options.onStep?.(record.step, recipe.steps);
+          options.onStep?.(record.step, steps);
         },
         checkpoint: async (step, weights) => {
           const recorded = weightsAt.get(step);

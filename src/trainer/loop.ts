@@ -72,6 +72,10 @@ export async function trainingLoop(setup: LoopSetup, io: StepIO): Promise<TrainR
       step++;
       const started = performance.now();
       await io.beforeStep(step);
+      if (setup.signal?.aborted) {
+        step--;
+        break;
+      }
       const prepared = setup.knowledge.map((term) => ({ term, part: term.prepare(graph), versions: term.versions() }));
       const kept: { name: string; size: number; value: tf.Scalar }[] = [];
       const cost = optimizer.minimize(
