@@ -83,6 +83,34 @@ function bankSuite(backend: Backend): void {
         await view.close();
       }));
 
+    it("rolls forward a write cut short between its history and bank copies, so the history replays what readers saw", () =>
+      withLog(async (log, ns) => {
+        const topics = bankTopics(ns, "cut");
+        const writer = await BankWriter.open(log, ns, "cut", { partitions: 1 });
+        await writer.upsertVectors([{ key: "a", values: vec(1, 1) }], 1);
+        // A writer that dies after its history produce: the bank produce never happens.
+        const dying = new Proxy(log, {
+          get(target, prop) {
+            if (prop === "produce") return (topic: string, records: never) => (topic === topics.bank ? Promise.reject(new Error("killed")) : target.produce(topic, records));
+            const value = Reflect.get(target, prop) as unknown;
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+        await assert.rejects((await BankWriter.open(dying, ns, "cut", { partitions: 1 })).upsertVectors([{ key: "a", values: vec(2, 2) }, { key: "b", values: vec(3, 3) }], 2), /killed/);
+        const before = await VectorBankView.open(log, ns, "cut", { follow: false });
+        assert.deepEqual(before.version().position.historyOffsets, [1], "the bank's readers saw only the first version");
+        await before.close();
+
+        assert.equal(await writer.rollForward(0), 2, "the two versions the dead writer left in the history alone");
+        assert.equal(await writer.rollForward(0), 0, "and nothing the second time");
+        const live = await VectorBankView.open(log, ns, "cut", { follow: false });
+        assert.deepEqual(Array.from(live.lookup(["a", "b"]).values), [2, 2, 3, 3]);
+        const replayed = await VectorBankView.open(log, ns, "cut", { replay: true });
+        await replayed.replayTo(live.version().position);
+        assert.deepEqual(Array.from(replayed.lookup(["a", "b"]).values), [2, 2, 3, 3], "the history up to the live position is what the live view holds");
+        await Promise.all([live.close(), replayed.close()]);
+      }));
+
     it("follows new versions in the background: awaitVersion, lag, and a clear timeout", () =>
       withLog(async (log, ns) => {
         const writer = await BankWriter.open(log, ns, "live");

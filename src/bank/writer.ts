@@ -3,10 +3,11 @@
  * history offset, to the compacted bank topic. Keys go to the same partition in both topics.
  */
 import { partitionForKey } from "../log/partitioner.ts";
+import { readPartition } from "../log/read-all.ts";
 import type { Log, ProduceRecord } from "../log/types.ts";
 import { encodeNeighbourList, type NeighbourList } from "../schema/neighbour-list.ts";
 import { denseVector, encodedVectorBytes, encodeVectorInto } from "../schema/vector.ts";
-import { ENVELOPE_BYTES, setHistoryOffset, writeEnvelope, type PayloadKind } from "./codec.ts";
+import { decodeEnvelope, ENVELOPE_BYTES, setHistoryOffset, writeEnvelope, type PayloadKind } from "./codec.ts";
 import { bankTopics, ensureBankTopics, type BankTopics } from "./topics.ts";
 
 export interface VectorUpsert {
@@ -101,6 +102,50 @@ export class BankWriter {
       });
       await this.log.produce(this.topics.bank, bankRecords);
     }
+  }
+
+  /**
+   * Completes a write cut short between its two produces (a crash after the history copy, before
+   * the bank copy): the history versions of `partition` past the newest one the bank holds are
+   * written to the bank, carrying their history offsets. Without this a replay through the history
+   * would apply versions no reader of the bank ever saw. Call it only as the partition's one writer,
+   * before writing to it (the maker runtime does when it takes a partition over). Returns how many
+   * versions it completed.
+   */
+  async rollForward(partition: number): Promise<number> {
+    const mirrored = await this.newestMirrored(partition);
+    const history = (await this.log.offsets(this.topics.history)).find((o) => o.partition === partition);
+    if (!history || history.highWatermark <= mirrored + 1) return 0;
+    const records: ProduceRecord[] = [];
+    for await (const record of readPartition(this.log, this.topics.history, partition, mirrored + 1, history.highWatermark)) {
+      if (!record.key || !record.value) continue;
+      const value = record.value.slice();
+      setHistoryOffset(new DataView(value.buffer), 0, record.offset);
+      records.push({ key: record.key, value, partition });
+    }
+    for (let at = 0; at < records.length; at += 1000) await this.log.produce(this.topics.bank, records.slice(at, at + 1000));
+    return records.length;
+  }
+
+  /** The history offset of the newest version in the bank's `partition`, -1 when it holds none. */
+  private async newestMirrored(partition: number): Promise<number> {
+    const bank = (await this.log.offsets(this.topics.bank)).find((o) => o.partition === partition);
+    if (!bank) return -1;
+    // Backwards in windows: the newest record is at the end, unless something else (a compaction marker) is.
+    for (let end = bank.highWatermark; end > bank.logStartOffset; ) {
+      const start = Math.max(bank.logStartOffset, end - 256);
+      let newest = -1;
+      for await (const record of readPartition(this.log, this.topics.bank, partition, start, end)) {
+        try {
+          newest = Math.max(newest, decodeEnvelope(record.value).historyOffset);
+        } catch {
+          // Not a bank record (a dead letter's cause): it says nothing about the history.
+        }
+      }
+      if (newest >= 0) return newest;
+      end = start;
+    }
+    return -1;
   }
 
   private *chunks(versions: readonly Version[]): Generator<readonly Version[]> {

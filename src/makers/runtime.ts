@@ -188,6 +188,8 @@ class MakerCycle {
     const gained = [...now].filter((p) => !this.owned.has(p));
     this.owned = now;
     if (gained.length === 0) return;
+    // A previous owner may have died between a version's history copy and its bank copy.
+    for (const p of gained) await this.writer.rollForward(p);
     const recorded = await this.progress.read();
     const edgesNow = this.edgePositions();
     const touched = new Set<string>();
