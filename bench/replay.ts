@@ -6,6 +6,11 @@
  * and replay ÷ original trainer (target ≤ 0.5).
  *
  *   npx tsx bench/replay.ts [--dataset cora|synthetic] [--steps 200] [--configs mlp,gcn,gcn-every-maker] [--datasets ../shared/datasets]
+ *                           [--launcher inline|processes]
+ *
+ * `--launcher processes` runs the original as the semi-supervised program (examples/semi-supervised/
+ * program.ts) with every maker in its own process, as a deployment would; the default runs the loop
+ * in one process (`runSemiSupervised`, makers on the trainer's thread).
  */
 import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,7 +18,10 @@ import { parseArgs } from "node:util";
 import { RECIPES, runSemiSupervised, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
 import { openLog } from "../src/log/index.ts";
 import { readManifests } from "../src/replay/manifest.ts";
+import { launch } from "../src/program/index.ts";
 import { replayRun } from "../src/replay/replay.ts";
+
+const PROGRAM = resolve(import.meta.dirname, "../examples/semi-supervised/program.ts");
 
 const { values: args } = parseArgs({
   options: {
@@ -22,6 +30,7 @@ const { values: args } = parseArgs({
     configs: { type: "string", default: "mlp,gcn,gcn-every-maker" },
     datasets: { type: "string", default: process.env.CARLS_DATASETS ?? resolve(import.meta.dirname, "../../shared/datasets") },
     dir: { type: "string", default: ".carls/bench-replay" },
+    launcher: { type: "string", default: "inline" },
   },
 });
 const dataset = (args.dataset ?? (existsSync(resolve(args.datasets, "planetoid")) ? "cora" : "synthetic")) as "cora" | "synthetic";
@@ -41,16 +50,25 @@ try {
     const config = CONFIGS[name];
     if (!config) throw new Error(`--configs: unknown ${name} (expected ${Object.keys(CONFIGS).join(", ")})`);
     const namespace = `replay-${name}`;
-    const report = await runSemiSupervised({ log, namespace, dataset, datasetsDir: args.datasets, model: config.model, seed: 0, steps, knowledge: config.knowledge });
+    const started = performance.now();
+    if (args.launcher === "processes") {
+      if (name === "gcn-every-maker") throw new Error("--launcher processes runs the program's recipes (mlp, gcn)");
+      const running = await launch({ launcher: "processes", program: PROGRAM, config: { dataset, datasets: args.datasets, model: config.model, seed: 0, steps }, log: `embedded:${args.dir}`, namespace, out: () => {} });
+      const outcome = await running.done;
+      if (outcome.state !== "completed") throw new Error(`the original run ${outcome.state}: ${outcome.reason}`);
+    } else if (args.launcher === "inline") {
+      await runSemiSupervised({ log, namespace, dataset, datasetsDir: args.datasets, model: config.model, seed: 0, steps, knowledge: config.knowledge });
+    } else throw new Error(`--launcher must be inline or processes, got ${args.launcher}`);
+    const runSeconds = (performance.now() - started) / 1000;
     const [run] = await readManifests(log, namespace);
     const replay = await replayRun({ log, namespace, runId: run!.id });
-    const row = `| ${config.what} | ${run!.seconds!.toFixed(2)} | ${report.seconds.toFixed(2)} | ${replay.seconds.toFixed(2)} | ${(replay.seconds / run!.seconds!).toFixed(2)}× | ${replay.identical ? "yes" : `NO: step ${replay.firstDivergence!.step} ${replay.firstDivergence!.what}`} |`;
+    const row = `| ${config.what} | ${run!.seconds!.toFixed(2)} | ${runSeconds.toFixed(2)} | ${replay.seconds.toFixed(2)} | ${(replay.seconds / run!.seconds!).toFixed(2)}× | ${replay.identical ? "yes" : `NO: step ${replay.firstDivergence!.step} ${replay.firstDivergence!.what}`} |`;
     console.log(row);
     rows.push(row);
   }
 } finally {
   await log.close();
 }
-console.log(`\n${dataset}, ${steps} steps, tfjs backend as logged above; seconds\n`);
-console.log("| configuration | original trainer | original run (ingest + makers + trainer) | replay | replay ÷ original trainer | bit-identical |\n|---|---|---|---|---|---|");
+console.log(`\n${dataset}, ${steps} steps, original run ${args.launcher === "processes" ? "as a program, every maker in its own process" : "in one process"}; tfjs backend as logged above; seconds\n`);
+console.log("| configuration | original trainer | original run (ingest + makers + trainer, start to end) | replay | replay ÷ original trainer | bit-identical |\n|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
