@@ -8,7 +8,9 @@ import { Effect } from "effect";
 import { parseAllDocuments } from "yaml";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { BankWriter } from "../src/bank/index.ts";
 import { launch, onFailure, program, readStatus, task, type ProgramOutcome } from "../src/program/index.ts";
+import { deadLetterTopic } from "../src/schema/dead-letter.ts";
 import { embeddedBackend, freshNamespace, kafkaBackend } from "./support/backends.ts";
 import { runTsx } from "./support/child-process.ts";
 
@@ -163,6 +165,23 @@ describe("RPC services", () => {
     stop.abort();
     await serving;
     await log.close();
+  });
+});
+
+describe("carls bank inspect", () => {
+  test("opens a bank as what it holds: neighbour lists are shown as such and nothing goes to the dead letters", async () => {
+    const backend = embeddedBackend();
+    const log = await backend.open();
+    const writer = await BankWriter.open(log, "ins", "near");
+    await writer.upsertNeighbours([{ key: "a", neighbours: { ids: ["b", "c"], distances: Float32Array.of(0.25, 0.5) } }], 3);
+    await log.close();
+    const out = await runTsx(CLI, ["bank", "inspect", "near", "--log", backend.url, "--namespace", "ins", "--key", "a"], 60_000);
+    assert.match(out, /^bank near \(neighbour lists\)\n  keys: +1\n  steps: 3 \.\. 3\n/);
+    assert.match(out, /a \(step 3\): b \(distance 0\.2500\), c \(distance 0\.5000\)/);
+    const after = await backend.open();
+    const letters = (await after.offsets(deadLetterTopic("ins.kb.near"))).reduce((n, o) => n + o.highWatermark, 0);
+    assert.equal(letters, 0, "no dead letters written");
+    await after.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Log } from "../log/types.ts";
+import { decodeEnvelope } from "./codec.ts";
 import { ensureDeadLetterTopic } from "../schema/dead-letter.ts";
 
 /** The two topics of a bank: the compacted latest value per key, and every version ever written. */
@@ -16,6 +17,9 @@ export function bankTopics(namespace: string, name: string): BankTopics {
   return { bank: `${namespace}.kb.${name}`, history: `${namespace}.kb.${name}.history` };
 }
 
+/** The bank's own name in its topic name `<namespace>.kb.<bank>` (bank names hold no dots). */
+export const bankNameOf = (bankTopic: string): string => bankTopic.slice(bankTopic.lastIndexOf(".") + 1);
+
 /**
  * Creates a bank's topics (and the namespace's dead-letter topic) with `partitions` if missing, or
  * opens the existing ones as they are; returns the partition count.
@@ -30,4 +34,24 @@ export async function ensureBankTopics(log: Log, topics: BankTopics, partitions 
     throw new Error(`bank topics disagree: ${topics.bank} has ${bank.partitions.length} partitions, ${topics.history} has ${history.partitions.length}`);
   }
   return bank.partitions.length;
+}
+
+/** What a bank holds, from its first decodable version: vectors or neighbour lists (undefined while it holds neither). */
+export async function bankValues(log: Log, topics: BankTopics): Promise<"vector" | "neighbours" | undefined> {
+  for (const { partition, logStartOffset, highWatermark } of await log.offsets(topics.bank)) {
+    for (let offset = logStartOffset; offset < highWatermark; ) {
+      const { records, nextOffset } = await log.read(topics.bank, partition, offset, { maxRecords: 100 });
+      for (const record of records) {
+        try {
+          const { kind } = decodeEnvelope(record.value);
+          if (kind !== "deleted") return kind;
+        } catch {
+          // Not a bank record: it says nothing of what the bank holds.
+        }
+      }
+      if (nextOffset <= offset) break;
+      offset = nextOffset;
+    }
+  }
+  return undefined;
 }

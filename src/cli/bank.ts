@@ -1,5 +1,6 @@
 /** `carls bank inspect`: a bank's size, versions and lag, one key's value, a key's nearest neighbours. */
 import { NeighbourBankView } from "../bank/neighbour-view.ts";
+import { bankTopics, bankValues } from "../bank/topics.ts";
 import { VectorBankView } from "../bank/vector-view.ts";
 import { openLog } from "../log/open-log.ts";
 
@@ -17,17 +18,10 @@ export async function inspectBank(options: InspectOptions): Promise<string> {
   const log = await openLog(options.log);
   const lines: string[] = [];
   try {
-    const topic = `${options.namespace}.kb.${options.bank}`;
-    if (!(await log.listTopics()).includes(topic)) throw new Error(`no bank ${options.bank} in namespace ${options.namespace} (no topic ${topic})`);
-    let view: VectorBankView | NeighbourBankView = await VectorBankView.open(log, options.namespace, options.bank, { follow: false });
-    try {
-      await view.catchUp();
-    } catch {
-      // Not vectors: a neighbour bank.
-      await view.close();
-      view = await NeighbourBankView.open(log, options.namespace, options.bank, { follow: false });
-      await view.catchUp();
-    }
+    const topics = bankTopics(options.namespace, options.bank);
+    if (!(await log.listTopics()).includes(topics.bank)) throw new Error(`no bank ${options.bank} in namespace ${options.namespace} (no topic ${topics.bank})`);
+    // Opened as what it holds: a view of the other kind would send every record to the dead letters.
+    const view = (await bankValues(log, topics)) === "neighbours" ? await NeighbourBankView.open(log, options.namespace, options.bank, { follow: false }) : await VectorBankView.open(log, options.namespace, options.bank, { follow: false });
     try {
       const v = view.version();
       lines.push(`bank ${options.bank} (${view instanceof VectorBankView ? `vectors, dim ${view.dim ?? "?"}` : "neighbour lists"})`, `  keys:  ${v.size}`, `  steps: ${steps(v.minStep, v.maxStep)}`, `  lag:   ${view.lag()} records`);
