@@ -17,7 +17,7 @@ import type { Log } from "../src/log/index.ts";
 import { DEAD_LETTER_HEADERS, deadLetterTopic } from "../src/schema/dead-letter.ts";
 import { denseVector, encodeVector } from "../src/schema/vector.ts";
 import { readAll } from "./support/conformance.ts";
-import { embeddedBackend, freshNamespace, kafkaBackend, type Backend } from "./support/backends.ts";
+import { embeddedBackend, freshNamespace, kafkaBackend, withLog as withBackendLog, type Backend } from "./support/backends.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "carls-bank-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -30,14 +30,7 @@ storeSuite();
 
 function bankSuite(backend: Backend): void {
   describe(`knowledge bank on ${backend.name}`, () => {
-    const withLog = async (body: (log: Log, namespace: string) => Promise<void>) => {
-      const log = await backend.open();
-      try {
-        await body(log, freshNamespace());
-      } finally {
-        await log.close();
-      }
-    };
+    const withLog = (body: (log: Log, namespace: string) => Promise<void>) => withBackendLog(backend, "t", body);
 
     it("materialises upserts and deletes into lookups, with steps, a miss mask and a policy for missing keys", () =>
       withLog(async (log, ns) => {

@@ -15,7 +15,7 @@ import { replayRun } from "../src/replay/replay.ts";
 import { replayProblems, ReplayRefused } from "../src/replay/retention.ts";
 import { edgeTombstone, encodeEdge } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
-import { embeddedBackend, freshNamespace, kafkaBackend, type Backend } from "./support/backends.ts";
+import { embeddedBackend, kafkaBackend, withLog, type Backend } from "./support/backends.ts";
 import { runTsx } from "./support/child-process.ts";
 
 const CLI = new URL("../bin/carls.js", import.meta.url).pathname;
@@ -35,9 +35,7 @@ async function recordedRun(log: Log, namespace: string): Promise<RunManifest> {
 for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
   describe(`replay on ${backend.name}`, { timeout: 600_000 }, () => {
     it("replays a run with asynchronous makers bit for bit, also after its bank topics were compacted", async () => {
-      const log = await backend.open();
-      const namespace = freshNamespace("replay");
-      try {
+      await withLog(backend, "replay", async (log, namespace) => {
         const run = await recordedRun(log, namespace);
         assert.ok(run.topics.some((t) => t.topic === `${namespace}.kb.neighbours.history`), "the manifest names the neighbour bank's history");
         const first = await replayRun({ log, namespace, runId: run.id });
@@ -50,15 +48,11 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
         assert.ok(removed > 0, "compaction removed superseded bank values");
         const afterCompaction = await replayRun({ log, namespace, runId: run.id });
         assert.equal(afterCompaction.identical, true, JSON.stringify(afterCompaction.firstDivergence));
-      } finally {
-        await log.close();
-      }
+      });
     });
 
     it("replays the original run after the graph changed, and refuses once compaction erased the graph it read", async () => {
-      const log = await backend.open();
-      const namespace = freshNamespace("graph");
-      try {
+      await withLog(backend, "graph", async (log, namespace) => {
         const run = await recordedRun(log, namespace);
         const before = await GraphStore.open(log, namespace);
         const { rowPtr, colIdx } = before.snapshot();
@@ -76,9 +70,7 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
 
         await log.compact(topics.edges);
         await assert.rejects(replayRun({ log, namespace, runId: run.id }), (error: Error) => error instanceof ReplayRefused && /graph topics up to the recorded offsets no longer hold the graph it trained on/.test(error.message));
-      } finally {
-        await log.close();
-      }
+      });
     });
   });
 }
@@ -86,9 +78,7 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
 describe("replay refuses and reports", { timeout: 300_000 }, () => {
   it("refuses, naming the topic, when a bank's history was deleted", async () => {
     const backend = embeddedBackend();
-    const log = await backend.open();
-    const namespace = freshNamespace("gone");
-    try {
+    await withLog(backend, "gone", async (log, namespace) => {
       const run = await recordedRun(log, namespace);
       assert.deepEqual(await replayProblems(log, run), []);
       const runs = (args: string[]) => runTsx(CLI, [...args, "--log", backend.url, "--namespace", namespace], 120_000);
@@ -103,15 +93,11 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
         replayRun({ log, namespace, runId: run.id }),
         (error: Error) => error instanceof ReplayRefused && error.message.includes(`topic ${namespace}.kb.pseudo-labels.history was deleted; the run read or wrote offsets [0] 0..`),
       );
-    } finally {
-      await log.close();
-    }
+    });
   });
 
   it("replays a run that was stopped before its last step, up to where it stopped", async () => {
-    const log = await embeddedBackend().open();
-    const namespace = freshNamespace("stopped");
-    try {
+    await withLog(embeddedBackend(), "stopped", async (log, namespace) => {
       await writeGraph({ log, namespace, source: graphSource("synthetic"), progress: false });
       const stop = new AbortController();
       await trainWithKnowledge(log, namespace, { dataset: "synthetic", model: "mlp", seed: 1, steps: 100 }, { signal: stop.signal, onStep: (r) => r.step === 12 && stop.abort() });
@@ -121,15 +107,11 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
       const replay = await replayRun({ log, namespace, runId: run!.id });
       assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
       assert.equal(replay.steps, 12);
-    } finally {
-      await log.close();
-    }
+    });
   });
 
   it("reports the first divergence when the replayed trainer computes something else", async () => {
-    const log = await embeddedBackend().open();
-    const namespace = freshNamespace("diverge");
-    try {
+    await withLog(embeddedBackend(), "diverge", async (log, namespace) => {
       const run = await recordedRun(log, namespace);
       // The same run, said to have trained at another learning rate: step 1's loss is the same (taken before the update), what follows the update is not.
       await writeManifest(log, { ...run, trainer: { ...run.trainer, learningRate: 0.02 } });
@@ -139,8 +121,6 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
       // Accuracy is measured after the update: step 1's almost surely differs; if it happened to match, step 2's loss cannot.
       assert.ok((step === 1 && /^accuracy\.(train|val)$/.test(what)) || (step === 2 && what === "loss"), JSON.stringify(replay.firstDivergence));
       assert.notEqual(replay.firstDivergence!.original, replay.firstDivergence!.replayed);
-    } finally {
-      await log.close();
-    }
+    });
   });
 });

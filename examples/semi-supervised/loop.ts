@@ -133,9 +133,18 @@ export function knowledgeTerms(knowledge: KnowledgeConfig): TermSpec[] {
 export async function openKnowledge(log: Log, namespace: string, knowledge: KnowledgeConfig): Promise<OpenKnowledge> {
   const opened = await openTerms(log, namespace, knowledgeTerms(knowledge), POLL);
   // A staleness bound waits on the end of the makers' chain: pseudo-labels come from predictions.
-  const freshest = opened.views.get("pseudo-labels") ?? opened.views.get("predictions") ?? (await VectorBankView.open(log, namespace, "predictions", POLL));
+  const read = opened.views.get("pseudo-labels") ?? opened.views.get("predictions");
+  const own = read ? undefined : await VectorBankView.open(log, namespace, "predictions", POLL);
+  const freshest = read ?? own!;
   if (!(freshest instanceof VectorBankView)) throw new Error("the freshest bank of the chain holds vectors");
-  return { terms: opened.terms, freshest, close: async () => Promise.all([opened.close(), opened.views.has(freshest.bankName) ? undefined : freshest.close()]).then(() => undefined) };
+  return {
+    terms: opened.terms,
+    freshest,
+    close: async () => {
+      await opened.close();
+      await own?.close();
+    },
+  };
 }
 
 export type TrainerConfig = Omit<SemiSupervisedConfig, "log" | "namespace" | "datasetsDir" | "onStep">;

@@ -1,6 +1,7 @@
 /** What every materialised bank offers, whatever it holds: versions, lag, freshness waits. */
 import type { AwaitOptions, BankFollower, BankPosition } from "./follower.ts";
 import type { StepCounts } from "./step-counts.ts";
+import { bankNameOf } from "./topics.ts";
 
 /** Which knowledge a reader had: the freshness of the bank and exactly where it was in its topics. */
 export interface BankVersion {
@@ -25,9 +26,9 @@ export abstract class BankView {
     return this.follower.topics.bank;
   }
 
-  /** The bank's own name, `<bank>` (bank names hold no dots). */
+  /** The bank's own name, `<bank>`. */
   get bankName(): string {
-    return this.name.slice(this.name.lastIndexOf(".") + 1);
+    return bankNameOf(this.name);
   }
 
   version(): BankVersion {

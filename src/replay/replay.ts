@@ -10,6 +10,7 @@ import type { NamedWeight } from "../../graph/gnn/model.ts";
 import { buildModel, graphInputs } from "../../graph/models.ts";
 import { graphFingerprint } from "../../graph/store/fingerprint.ts";
 import { GraphStore } from "../../graph/store/graph-store.ts";
+import { bankNameOf } from "../bank/topics.ts";
 import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
 import { checkpointTopic, readCheckpoints } from "../schema/checkpoint-topic.ts";
@@ -96,14 +97,14 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
           const recorded = original[step - 1];
           if (!recorded || recorded.step !== step) return diverge({ step, what: "step", original: recorded?.step, replayed: step });
           for (const version of recorded.banks) {
-            const view = knowledge.views.get(version.bank.slice(version.bank.lastIndexOf(".") + 1));
+            const view = knowledge.views.get(bankNameOf(version.bank));
             if (!view) return diverge({ step, what: `banks: ${version.bank}`, original: "read", replayed: "not read" });
             await view.replayTo(version.position);
           }
         },
         afterStep: async (record) => {
-          const recorded = original[record.step - 1];
-          const difference = recorded ? firstDifference(recorded, record) : { what: "step", original: undefined, replayed: record.step };
+          // beforeStep stopped the loop where the original has no record of the step.
+          const difference = firstDifference(original[record.step - 1]!, record);
           if (difference) diverge({ step: record.step, ...difference });
           options.onStep?.(record.step, steps);
         },

@@ -79,6 +79,9 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const writesFrom = await Promise.all(writes.map((t) => topicEnds(log, t)));
   const graphPositions = graph.positions();
   const graphTopics = [...new Set(graphPositions.map((p) => p.topic))];
+  const runId = options.run?.id ?? `run-${new Date(startedAt).toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${randomBytes(3).toString("hex")}`;
+  const fingerprint = graphFingerprint(graph);
+  const versions = packageVersions();
   let lastBanks: StepRecord["banks"] = [];
   const manifest = (state: RunManifest["state"], end?: { result?: TrainResult; writesTo: number[][]; error?: string }): RunManifest => ({
     id: runId,
@@ -88,7 +91,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     ...(end ? { endedAt: Date.now(), seconds: (Date.now() - startedAt) / 1000 } : {}),
     ...(options.run?.program ? { program: options.run.program } : {}),
     seeds: { model: options.spec.seed ?? 0 },
-    versions: packageVersions(),
+    versions,
     backend: tf.getBackend(),
     trainer: { spec: options.spec, steps: options.steps, learningRate, checkpointEvery: every, ...(options.patience !== undefined ? { patience: options.patience } : {}), ...(options.staleness ? { staleness: options.staleness.checkpoints } : {}), knowledge: knowledge.map((t) => t.spec) },
     graph: { positions: graphPositions, fingerprint },
@@ -103,8 +106,6 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     ...(end?.result ? { result: end.result } : {}),
     ...(end?.error ? { error: end.error } : {}),
   });
-  const runId = options.run?.id ?? `run-${new Date(startedAt).toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${randomBytes(3).toString("hex")}`;
-  const fingerprint = graphFingerprint(graph);
   await writeManifest(log, manifest("running"));
 
   let lastCheckpoint = -1;

@@ -37,3 +37,13 @@ export async function kafkaBackend(): Promise<Backend> {
 
 /** A namespace no other test uses. */
 export const freshNamespace = (prefix = "t"): string => `${prefix}${randomUUID().slice(0, 8)}`;
+
+/** Runs `body` with a fresh client of `backend` and a namespace no other test uses, and closes the client after. */
+export async function withLog(backend: Backend, prefix: string, body: (log: Log, namespace: string) => Promise<void>): Promise<void> {
+  const log = await backend.open();
+  try {
+    await body(log, freshNamespace(prefix));
+  } finally {
+    await log.close();
+  }
+}
