@@ -41,5 +41,5 @@ export function gcn(config: GcnConfig): Model<GcnInputs> {
       return spmm(inputs.adjacency, project(x, w1 as tf.Tensor2D));
     });
 
-  return assembleModel({ kind: "gcn", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay });
+  return assembleModel({ kind: "gcn", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay, random: dropoutRng });
 }

@@ -62,5 +62,5 @@ export function mlp(config: MlpConfig): Model<MlpInputs> {
       return dense(opts.training ? dropout(h, rate, dropoutRng) : h, w1, b1);
     });
 
-  return assembleModel({ kind: "mlp", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay });
+  return assembleModel({ kind: "mlp", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay, random: dropoutRng });
 }

@@ -1,4 +1,5 @@
 /** What every GNN model offers a trainer: logits, embeddings, a regulariser and portable weights. */
+import type { Rng } from "./random.ts";
 import * as tf from "./tf.ts";
 
 /** One weight tensor as plain data (row-major), e.g. for streaming a checkpoint as bytes. */
@@ -21,6 +22,9 @@ export interface Model<I> {
   readonly variables: readonly tf.Variable[];
   getWeights(): NamedWeight[];
   setWeights(weights: readonly NamedWeight[]): void;
+  /** The state of the model's random draws (dropout): with the weights, what a resumed run needs to draw the same masks. */
+  randomState(): number[];
+  setRandomState(state: readonly number[]): void;
   dispose(): void;
 }
 
@@ -47,8 +51,10 @@ export function assembleModel<I>(parts: {
   readonly weights: WeightSet;
   readonly decayed: readonly tf.Variable[];
   readonly decay: number;
+  /** The generator of the model's dropout masks. */
+  readonly random: Rng;
 }): Model<I> {
-  const { kind, forward, embed, weights, decayed, decay } = parts;
+  const { kind, forward, embed, weights, decayed, decay, random } = parts;
   return {
     kind,
     forward,
@@ -58,6 +64,8 @@ export function assembleModel<I>(parts: {
     variables: weights.variables,
     getWeights: () => weights.get(),
     setWeights: (w) => weights.set(w),
+    randomState: () => random.state(),
+    setRandomState: (state) => random.restore(state),
     dispose: () => weights.dispose(),
   };
 }

@@ -66,6 +66,16 @@ export class Rng {
     this.d = d;
   }
 
+  /** The generator's whole state: a generator given it by `restore` draws what this one draws next. */
+  state(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  restore(state: readonly number[]): void {
+    if (state.length !== 4 || !state.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff)) throw new Error(`Rng.restore: expected four 32-bit integers, got [${state.join(", ")}]`);
+    [this.a, this.b, this.c, this.d] = state.map((x) => x | 0) as [number, number, number, number];
+  }
+
   /** A new generator whose stream is independent of this one's future draws. */
   fork(): Rng {
     return new Rng(this.u32());

@@ -108,5 +108,6 @@ export function sage(config: SageConfig): Model<SageInputs> {
     weights,
     decayed: kernels,
     decay,
+    random: dropoutRng,
   });
 }
