@@ -1,6 +1,6 @@
 import { Either, ParseResult, Schema } from "effect";
-import { openEmbeddedLog } from "./embedded/embedded-log.ts";
 import { LogError } from "./errors.ts";
+import { reopenLog } from "./location.ts";
 import type { Log } from "./types.ts";
 
 const PositiveInt = Schema.Int.pipe(Schema.positive());
@@ -50,8 +50,5 @@ export async function openLog(config: LogConfig | string): Promise<Log> {
   if (Either.isLeft(decoded)) {
     throw new LogError("InvalidArgument", `invalid log configuration:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
   }
-  const { backend, ...options } = decoded.right;
-  if (backend === "embedded") return openEmbeddedLog(options as Extract<LogConfig, { backend: "embedded" }>);
-  const { openKafkaLog } = await import("./kafka/index.ts");
-  return openKafkaLog(options as Omit<Extract<LogConfig, { backend: "kafka" }>, "backend">);
+  return reopenLog(decoded.right);
 }

@@ -6,6 +6,8 @@
  * compaction (which leaves gaps), exactly as in Kafka.
  */
 
+import type { LogLocation } from "./location.ts";
+
 export type Bytes = Uint8Array;
 
 /** Record headers. Kafka allows repeated header keys; carls does not need them, so one value per key. */
@@ -171,6 +173,8 @@ export interface CompactionResult {
 
 export interface Log {
   readonly backend: "embedded" | "kafka";
+  /** How to open this log again from another thread or process (`reopenLog`), e.g. for workers. */
+  readonly location: LogLocation;
   /** Create a topic, or check that an existing one has the same partitions and policy. */
   createTopic(name: string, config: TopicConfig): Promise<void>;
   describeTopic(name: string): Promise<TopicDescription>;

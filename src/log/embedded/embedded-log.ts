@@ -1,3 +1,4 @@
+import type { LogLocation } from "../location.ts";
 import { COLUMNS_MAX_BYTES, ColumnsBuilder, emptyColumns } from "../columns.ts";
 import { LogError } from "../errors.ts";
 import { Partitioner } from "../partitioner.ts";
@@ -59,7 +60,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Log>
     throw new LogError("InvalidArgument", `embedded log: durability must be "disk" or "process", got ${JSON.stringify(durability)}`);
   }
   const store = await openStore(options.dir);
-  return new EmbeddedLog(store, durability, options.maxRecordBytes ?? 64 * 1024 * 1024, options.maintenanceIntervalMs ?? 30_000);
+  return new EmbeddedLog(store, { backend: "embedded", ...options }, durability, options.maxRecordBytes ?? 64 * 1024 * 1024, options.maintenanceIntervalMs ?? 30_000);
 }
 
 export class EmbeddedLog implements Log {
@@ -72,6 +73,7 @@ export class EmbeddedLog implements Log {
 
   constructor(
     readonly store: Store,
+    readonly location: LogLocation,
     private readonly durability: "disk" | "process",
     private readonly maxRecordBytes: number,
     maintenanceIntervalMs: number,

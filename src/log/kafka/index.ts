@@ -4,6 +4,7 @@
  * chunking.ts); `compact()` forces a log-cleaner pass (see compact.ts), leaving marker
  * tombstones with the key `COMPACTION_MARKER_KEY` that other Kafka clients should ignore.
  */
+import type { LogLocation } from "../location.ts";
 import kafkajs, { type Admin, type KafkaConfig } from "kafkajs";
 import { COLUMNS_MAX_BYTES, columnsFromRecords } from "../columns.ts";
 import { LogError } from "../errors.ts";
@@ -45,6 +46,7 @@ class KafkaLog implements Log {
   private readonly producer: Producer;
 
   constructor(
+    readonly location: LogLocation,
     private readonly config: KafkaConfig,
     private readonly admin: Admin,
     private readonly wire: Wire,
@@ -152,5 +154,5 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
     });
   }
   const wire = new Wire(cluster, () => createCluster(config, kafka.logger()));
-  return new KafkaLog(config, admin, wire, resolved.replicationFactor, resolved.maxRecordBytes);
+  return new KafkaLog({ backend: "kafka", ...options }, config, admin, wire, resolved.replicationFactor, resolved.maxRecordBytes);
 }
