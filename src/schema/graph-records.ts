@@ -8,17 +8,30 @@
  * Every decode validates and returns either the event or the reason it is invalid, so a pipeline
  * can send the record to its dead-letter topic and carry on.
  */
-import { Either, ParseResult, Schema } from "effect";
 import { decodeVector, encodedVectorBytes, encodeVectorInto, type Vector } from "./vector.ts";
 
-export const Split = Schema.Literal("train", "val", "test");
-export type Split = typeof Split.Type;
+export const SPLITS = ["train", "val", "test"] as const;
+export type Split = (typeof SPLITS)[number];
 
-const NodeMeta = Schema.Struct({
-  label: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.greaterThanOrEqualTo(0)))),
-  split: Schema.optional(Schema.NullOr(Split)),
-});
-const EdgeMeta = Schema.Struct({ weight: Schema.optional(Schema.Number.pipe(Schema.finite())) });
+// The metas are checked by hand, like the binary layout around them: this runs once per graph
+// record on every read of a graph, and keeps effect's Schema module (a quarter second to load)
+// out of every process and worker that only reads graphs.
+type Meta<A> = (json: Record<string, unknown>) => string | A;
+
+const nodeMeta: Meta<{ label?: number | null; split?: Split | null }> = ({ label, split, ...rest }) => {
+  if (label !== undefined && label !== null && !(Number.isInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 or null, got ${JSON.stringify(label)}`;
+  if (split !== undefined && split !== null && !SPLITS.includes(split as Split)) return `split must be one of ${SPLITS.join(", ")} or null, got ${JSON.stringify(split)}`;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return `unexpected field${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (expected label, split)`;
+  return { ...(label !== undefined ? { label: label as number | null } : {}), ...(split !== undefined ? { split: split as Split | null } : {}) };
+};
+
+const edgeMeta: Meta<{ weight?: number }> = ({ weight, ...rest }) => {
+  if (weight !== undefined && !(typeof weight === "number" && Number.isFinite(weight))) return `weight must be a finite number, got ${JSON.stringify(weight)}`;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return `unexpected field${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (expected weight)`;
+  return weight !== undefined ? { weight } : {};
+};
 
 export interface NodeUpsert {
   readonly kind: "node";
@@ -93,7 +106,7 @@ export function decodeNode(key: Uint8Array | null, value: Uint8Array | null): De
   if (value.byteLength < 4) return fail(`node ${id.value}: value of ${value.byteLength} bytes has no meta length`);
   const metaLength = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(0, true);
   if (4 + metaLength > value.byteLength) return fail(`node ${id.value}: meta length ${metaLength} runs past the value`);
-  const meta = parseJson(value.subarray(4, 4 + metaLength), NodeMeta, `node ${id.value}`);
+  const meta = parseJson(value.subarray(4, 4 + metaLength), nodeMeta, `node ${id.value}`);
   if (!meta.ok) return meta;
   const vectorAt = (4 + metaLength + 7) & ~7;
   let features: Vector | undefined;
@@ -132,7 +145,7 @@ export function decodeEdge(key: Uint8Array | null, value: Uint8Array | null): De
   if (parts.length !== 2 || !parts[0] || !parts[1]) return fail(`edge key ${JSON.stringify(ids.value)} is not "src NUL dst"`);
   const [src, dst] = parts as [string, string];
   if (value === null) return { ok: true, value: { kind: "edge-delete", src, dst } };
-  const meta = parseJson(value, EdgeMeta, `edge ${src}->${dst}`);
+  const meta = parseJson(value, edgeMeta, `edge ${src}->${dst}`);
   if (!meta.ok) return meta;
   return { ok: true, value: { kind: "edge", src, dst, ...meta.value } };
 }
@@ -146,15 +159,14 @@ export function decodeId(key: Uint8Array | null): Decoded<string> {
   }
 }
 
-function parseJson<A, I>(bytes: Uint8Array, schema: Schema.Schema<A, I>, what: string): Decoded<A> {
+function parseJson<A>(bytes: Uint8Array, meta: Meta<A>, what: string): Decoded<A> {
   let json: unknown;
   try {
     json = JSON.parse(dec.decode(bytes));
   } catch (error) {
     return fail(`${what}: value is not JSON: ${(error as Error).message}`);
   }
-  const decoded = Schema.decodeUnknownEither(schema)(json, { onExcessProperty: "error" });
-  return Either.isRight(decoded)
-    ? { ok: true, value: decoded.right }
-    : fail(`${what}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail(`${what}: value must be a JSON object, got ${JSON.stringify(json)}`);
+  const decoded = meta(json as Record<string, unknown>);
+  return typeof decoded === "string" ? fail(`${what}: ${decoded}`) : { ok: true, value: decoded };
 }
