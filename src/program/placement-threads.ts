@@ -1,15 +1,11 @@
 /** `threads`: every replica on its own worker thread, with its own log connection. */
 import { Worker } from "node:worker_threads";
+import { tsWorkerSource } from "../ts-worker.ts";
 import { forwardLines, nodeLines } from "./node-output.ts";
 import { exitOf, type ChildPlacementOptions, type Placement, type ReplicaExit } from "./placement.ts";
 import type { ReplicaSpec } from "./replica-spec.ts";
 
-// A worker's entry is not loaded through tsx hooks inherited from the parent (node 20), so it
-// starts from this bootstrap, which imports the .ts entry through tsx's own API.
-const BOOTSTRAP = (() => {
-  const entry = JSON.stringify(new URL("./replica-entry.ts", import.meta.url).href);
-  return `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
-})();
+const BOOTSTRAP = tsWorkerSource(new URL("./replica-entry.ts", import.meta.url));
 
 export function threadsPlacement(options: ChildPlacementOptions): Placement {
   return {

@@ -8,6 +8,7 @@
  * rebuild that is the old index, and it may show part of an upsert still being applied.
  */
 import { Worker } from "node:worker_threads";
+import { tsWorkerSource } from "../../ts-worker.ts";
 import type { Reply, Request, WorkerConfig } from "./index-worker.ts";
 import type { NearestResult, Space } from "./exact.ts";
 
@@ -42,12 +43,7 @@ interface Pending {
 /** A request before it gets its id (distributes over the union, which Omit alone does not). */
 type Unsent<T> = T extends unknown ? Omit<T, "id"> : never;
 
-// A worker's entry file is not loaded through tsx hooks inherited from the parent (node 20), so
-// the worker starts from this bootstrap, which imports the .ts entry through tsx's own API.
-const WORKER_BOOTSTRAP = (() => {
-  const entry = JSON.stringify(new URL("./index-worker.ts", import.meta.url).href);
-  return `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
-})();
+const WORKER_BOOTSTRAP = tsWorkerSource(new URL("./index-worker.ts", import.meta.url));
 
 export class NearestIndex {
   readonly dim: number;

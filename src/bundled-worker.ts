@@ -1,0 +1,47 @@
+/**
+ * Worker threads that start fast: the .ts entry and the project sources it imports are bundled
+ * into one ES module with esbuild (packages stay external and load natively), so the worker does
+ * not compile a hundred files through tsx's loader thread. It starts in about half the time, and
+ * takes less CPU from the threads already running. Each module's `import.meta.url` and
+ * `import.meta.dirname` are kept as they were in its source file, so file-relative URLs still work.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, type Plugin } from "esbuild";
+
+const CACHE = fileURLToPath(new URL("../node_modules/.cache/carls/", import.meta.url));
+const built = new Map<string, Promise<string>>();
+
+/** The source of a worker (for `new Worker(source, { eval: true })`) that runs `entry`, bundled once per process. */
+export function bundledWorkerSource(entry: URL): Promise<string> {
+  let source = built.get(entry.href);
+  if (!source) {
+    source = bundle(entry);
+    built.set(entry.href, source);
+    source.catch(() => built.delete(entry.href));
+  }
+  return source;
+}
+
+async function bundle(entry: URL): Promise<string> {
+  const result = await build({ entryPoints: [fileURLToPath(entry)], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent", plugins: [keepImportMeta] });
+  const code = result.outputFiles[0]!.contents;
+  const file = join(CACHE, `${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(file, code);
+  return `import(${JSON.stringify(pathToFileURL(file).href)})`;
+}
+
+const keepImportMeta: Plugin = {
+  name: "keep-import-meta",
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const contents = readFileSync(args.path, "utf8")
+        .replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href))
+        .replaceAll("import.meta.dirname", JSON.stringify(dirname(args.path)));
+      return { contents, loader: "ts" };
+    });
+  },
+};
