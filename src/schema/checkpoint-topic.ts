@@ -20,10 +20,15 @@ export async function ensureCheckpointTopic(log: Log, namespace: string): Promis
 }
 
 /** Publishes a checkpoint as one produce of its chunks, so they land contiguously. Returns the first chunk's offset. */
-export async function publishCheckpoint(log: Log, namespace: string, checkpoint: Checkpoint): Promise<number> {
+export function publishCheckpoint(log: Log, namespace: string, checkpoint: Checkpoint): Promise<number> {
+  return publishChunked(log, checkpointTopic(namespace), checkpoint);
+}
+
+/** Publishes a checkpoint-format record to partition 0 of `topic` as one produce of its chunks. */
+export async function publishChunked(log: Log, topic: string, checkpoint: Checkpoint): Promise<number> {
   const key = enc.encode(String(checkpoint.step));
   const chunks = chunkCheckpoint(checkpoint.step, encodeCheckpoint(checkpoint), CHUNK_BYTES);
-  const [result] = await log.produce(checkpointTopic(namespace), chunks.map((value) => ({ key, value, partition: 0 })));
+  const [result] = await log.produce(topic, chunks.map((value) => ({ key, value, partition: 0 })));
   return result!.baseOffset;
 }
 
@@ -111,9 +116,14 @@ export class CheckpointAssembler {
 }
 
 /** The whole checkpoints in offsets [from, to) of the checkpoint topic, in order. */
-export async function* readCheckpoints(log: Log, namespace: string, from: number, to: number): AsyncGenerator<Checkpoint> {
+export function readCheckpoints(log: Log, namespace: string, from: number, to: number): AsyncGenerator<Checkpoint> {
+  return readChunked(log, checkpointTopic(namespace), from, to);
+}
+
+/** The whole checkpoint-format records in offsets [from, to) of partition 0 of `topic`, in order. */
+export async function* readChunked(log: Log, topic: string, from: number, to: number): AsyncGenerator<Checkpoint> {
   const assembler = new CheckpointAssembler();
-  for await (const record of readPartition(log, checkpointTopic(namespace), 0, from, to)) {
+  for await (const record of readPartition(log, topic, 0, from, to)) {
     const { checkpoint } = assembler.add(record.value);
     if (checkpoint) yield checkpoint;
   }

@@ -10,6 +10,7 @@ import * as tf from "../../graph/gnn/tf.ts";
 import { accuracy, adam, maskedSoftmaxCrossEntropy } from "../../graph/gnn/train.ts";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
+import { captureTrainerState, restoreTrainerState, type TrainerState } from "./state.ts";
 
 export interface StepRecord {
   readonly step: number;
@@ -40,6 +41,16 @@ export interface LoopSetup {
   readonly knowledge: readonly KnowledgeTerm[];
   readonly patience?: number;
   readonly signal?: AbortSignal;
+  /** Go on from a checkpoint of an earlier run of the same loop, as that run did: its weights and trainer state. `steps` still counts from 0. */
+  readonly resume?: { readonly weights: readonly NamedWeight[]; readonly state: TrainerState };
+}
+
+/** Where a loop ended: the last step taken, and the best validation accuracy with its step and weights. */
+export interface LoopOutcome {
+  readonly steps: number;
+  /** `weights` is absent when no step of this loop beat the best it resumed from. */
+  readonly best: { readonly val: number; readonly step: number; readonly weights?: NamedWeight[] };
+  readonly checkpoints: number;
 }
 
 /** Where a loop's knowledge comes from and where its records go. */
@@ -47,26 +58,36 @@ export interface StepIO {
   /** Before step `step` prepares its knowledge (training: the staleness wait; replay: moving the views to where the original was). */
   beforeStep(step: number): Promise<void>;
   afterStep(record: StepRecord): Promise<void>;
-  /** At step 0 and every `checkpointEvery` steps. */
-  checkpoint(step: number, weights: NamedWeight[]): Promise<void>;
+  /** At step 0 and every `checkpointEvery` steps; `state` reads the trainer's state after the step (absent at step 0). */
+  checkpoint(step: number, weights: NamedWeight[], state?: () => Promise<TrainerState>): Promise<void>;
 }
 
+/** The loop, then the result of the best weights. */
 export async function trainingLoop(setup: LoopSetup, io: StepIO): Promise<TrainResult> {
-  const { graph, model, inputs } = setup;
+  return bestResult(setup, await runSteps(setup, io));
+}
+
+/** Steps until `setup.steps`, patience, or the signal; the model is left with the last step's weights. */
+export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcome> {
+  const { graph, model, inputs, resume } = setup;
   const optimizer = adam(setup.learningRate);
   const labels = graph.labels();
   const masks = graph.masks();
   const trainMask = Float32Array.from(masks.train);
   const valMask = Float32Array.from(masks.val);
-  let best = { val: -1, step: 0, weights: undefined as NamedWeight[] | undefined };
+  let best: { val: number; step: number; weights?: NamedWeight[] } = resume ? { ...resume.state.best } : { val: -1, step: 0 };
   let checkpoints = 0;
   const checkpoint = async (step: number) => {
-    await io.checkpoint(step, model.getWeights());
+    await io.checkpoint(step, model.getWeights(), step > 0 ? () => captureTrainerState(step, model, optimizer, { val: best.val, step: best.step }) : undefined);
     checkpoints++;
   };
 
-  await checkpoint(0);
   let step = 0;
+  if (resume) {
+    model.setWeights(resume.weights);
+    await restoreTrainerState(resume.state, model, optimizer);
+    step = resume.state.step;
+  } else await checkpoint(0);
   try {
     while (step < setup.steps && !setup.signal?.aborted) {
       step++;
@@ -115,12 +136,16 @@ export async function trainingLoop(setup: LoopSetup, io: StepIO): Promise<TrainR
   } finally {
     optimizer.dispose();
   }
-  if (best.weights) model.setWeights(best.weights);
+  return { steps: step, best, checkpoints };
+}
+
+/** Sets the model to the outcome's best weights (if it has them) and measures them. */
+export function bestResult(setup: Pick<LoopSetup, "graph" | "model" | "inputs">, outcome: LoopOutcome): TrainResult {
+  const { graph, model, inputs } = setup;
+  if (outcome.best.weights) model.setWeights(outcome.best.weights);
+  const labels = graph.labels();
+  const masks = graph.masks();
   const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
-  return {
-    steps: step,
-    bestStep: best.step,
-    accuracy: { train: accuracy(predicted, labels, trainMask), val: accuracy(predicted, labels, valMask), test: accuracy(predicted, labels, Float32Array.from(masks.test)) },
-    checkpoints,
-  };
+  const measure = (mask: readonly number[] | Uint8Array) => accuracy(predicted, labels, Float32Array.from(mask));
+  return { steps: outcome.steps, bestStep: outcome.best.step, accuracy: { train: measure(masks.train), val: measure(masks.val), test: measure(masks.test) }, checkpoints: outcome.checkpoints };
 }

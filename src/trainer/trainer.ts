@@ -18,6 +18,7 @@ import type { GraphStore } from "../../graph/store/graph-store.ts";
 import { packageVersions, topicEnds, writeManifest, type RunManifest, type TopicRange } from "../replay/manifest.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
 import { trainingLoop, type StepRecord, type TrainResult } from "./loop.ts";
+import { ensureTrainerStateTopic, publishTrainerState, trainerStateTopic } from "./state.ts";
 
 export type { StepRecord, TrainResult } from "./loop.ts";
 
@@ -73,9 +74,10 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const learningRate = options.learningRate ?? 0.01;
   await ensureCheckpointTopic(log, namespace);
   await log.createTopic(metricsTopic(namespace), { partitions: 1, compacted: false, retentionMs: null });
+  await ensureTrainerStateTopic(log, namespace);
 
   const startedAt = Date.now();
-  const writes = [checkpointTopic(namespace), metricsTopic(namespace)];
+  const writes = [checkpointTopic(namespace), metricsTopic(namespace), trainerStateTopic(namespace)];
   const writesFrom = await Promise.all(writes.map((t) => topicEnds(log, t)));
   const graphPositions = graph.positions();
   const graphTopics = [...new Set(graphPositions.map((p) => p.topic))];
@@ -101,7 +103,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
         return { topic, from: to.map(() => 0), to };
       }),
       ...lastBanks.map((b): TopicRange => ({ topic: `${b.bank}.history`, from: b.position.historyOffsets.map(() => 0), to: b.position.historyOffsets })),
-      ...(end ? writes.map((topic, i): TopicRange => ({ topic, from: writesFrom[i]!, to: end.writesTo[i]! })) : []),
+      ...(end ? writes.map((topic, i): TopicRange => ({ topic, from: writesFrom[i]!, to: end.writesTo[i]!, ...(topic === trainerStateTopic(namespace) ? { optional: true as const } : {}) })) : []),
     ],
     ...(end?.result ? { result: end.result } : {}),
     ...(end?.error ? { error: end.error } : {}),
@@ -124,9 +126,11 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
           await log.produce(metricsTopic(namespace), [{ key: enc.encode(String(record.step)), value: enc.encode(JSON.stringify(record)), partition: 0 }]);
           options.onStep?.(record);
         },
-        checkpoint: async (step, weights) => {
+        checkpoint: async (step, weights, state) => {
           await publishCheckpoint(log, namespace, { step, model: { kind: options.spec.kind, config: { ...options.spec } }, weights });
           lastCheckpoint = step;
+          // After the checkpoint makers wait for: only replay reads it.
+          if (state) await publishTrainerState(log, namespace, await state());
         },
       },
     );
