@@ -1,9 +1,10 @@
 /**
  * Replay time beside the original run's, in the same run: the semi-supervised loop (makers beside
  * the trainer, in one process, on the embedded store) trains; then `replayRun` re-runs its trainer
- * from the topics, without makers, and checks every step bit for bit. Figures: the original
- * trainer's wall time, the whole original run's (ingest, makers starting, training), the replay's,
- * and replay ÷ original trainer (target ≤ 0.5).
+ * from the topics, without makers, and checks every step bit for bit: once on every core (segments
+ * from the run's checkpoints side by side, the default) and once on one thread, in order. Figures:
+ * the original trainer's wall time, the whole original run's (ingest, makers starting, training),
+ * each replay's, and replay ÷ original trainer (target ≤ 0.5).
  *
  *   npx tsx bench/replay.ts [--dataset cora|synthetic] [--steps 200] [--configs mlp,gcn,gcn-every-maker] [--datasets ../shared/datasets]
  *                           [--launcher inline|processes]
@@ -62,7 +63,10 @@ try {
     const runSeconds = (performance.now() - started) / 1000;
     const [run] = await readManifests(log, namespace);
     const replay = await replayRun({ log, namespace, runId: run!.id });
-    const row = `| ${config.what} | ${run!.seconds!.toFixed(2)} | ${runSeconds.toFixed(2)} | ${replay.seconds.toFixed(2)} | ${(replay.seconds / run!.seconds!).toFixed(2)}× | ${replay.identical ? "yes" : `NO: step ${replay.firstDivergence!.step} ${replay.firstDivergence!.what}`} |`;
+    const inOrder = await replayRun({ log, namespace, runId: run!.id, parallel: 1 });
+    const identical = (r: typeof replay) => (r.identical ? "yes" : `NO: step ${r.firstDivergence!.step} ${r.firstDivergence!.what}`);
+    const ratio = (r: typeof replay) => `${(r.seconds / run!.seconds!).toFixed(2)}×`;
+    const row = `| ${config.what} | ${run!.seconds!.toFixed(2)} | ${runSeconds.toFixed(2)} | ${replay.seconds.toFixed(2)} (${replay.segments} segments, ${replay.threads} threads) | **${ratio(replay)}** | ${inOrder.seconds.toFixed(2)} | ${ratio(inOrder)} | ${identical(replay)}, ${identical(inOrder)} |`;
     console.log(row);
     rows.push(row);
   }
@@ -70,5 +74,5 @@ try {
   await log.close();
 }
 console.log(`\n${dataset}, ${steps} steps, original run ${args.launcher === "processes" ? "as a program, every maker in its own process" : "in one process"}; tfjs backend as logged above; seconds\n`);
-console.log("| configuration | original trainer | original run (ingest + makers + trainer, start to end) | replay | replay ÷ original trainer | bit-identical |\n|---|---|---|---|---|---|");
+console.log("| configuration | original trainer | original run (ingest + makers + trainer, start to end) | replay | replay ÷ original trainer | replay on one thread | ÷ original | bit-identical (both replays) |\n|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);

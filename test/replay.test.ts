@@ -11,8 +11,11 @@ import { graphFingerprint } from "../graph/store/fingerprint.ts";
 import { GraphStore } from "../graph/store/graph-store.ts";
 import type { Log } from "../src/log/index.ts";
 import { readManifests, writeManifest, type RunManifest } from "../src/replay/manifest.ts";
+import { StepClaims } from "../src/replay/claims.ts";
 import { replayRun } from "../src/replay/replay.ts";
 import { replayProblems, ReplayRefused } from "../src/replay/retention.ts";
+import { SegmentReplayer } from "../src/replay/segment.ts";
+import { readTrainerStates, trainerStateTopic } from "../src/trainer/state.ts";
 import { edgeTombstone, encodeEdge } from "../src/schema/graph-records.ts";
 import { graphTopics } from "../src/schema/graph-topics.ts";
 import { embeddedBackend, kafkaBackend, withLog, type Backend } from "./support/backends.ts";
@@ -38,10 +41,12 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
       await withLog(backend, "replay", async (log, namespace) => {
         const run = await recordedRun(log, namespace);
         assert.ok(run.topics.some((t) => t.topic === `${namespace}.kb.neighbours.history`), "the manifest names the neighbour bank's history");
-        const first = await replayRun({ log, namespace, runId: run.id });
+        const first = await replayRun({ log, namespace, runId: run.id, parallel: 3 });
         assert.equal(first.identical, true, JSON.stringify(first.firstDivergence));
         assert.equal(first.steps, 40);
         assert.equal(first.checkpointsCompared, 9, "step 0 and every 5 steps");
+        const inOrder = await replayRun({ log, namespace, runId: run.id, parallel: 1 });
+        assert.deepEqual([inOrder.identical, inOrder.segments, inOrder.threads, inOrder.checkpointsCompared], [true, 1, 1, 9]);
 
         let removed = 0;
         for (const bank of BANKS) removed += (await log.compact(`${namespace}.kb.${bank}`)).removed;
@@ -74,6 +79,53 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
     });
   });
 }
+
+describe("replay in segments", { timeout: 300_000 }, () => {
+  it("resumes from a checkpoint's weights and trainer state exactly: segments replayed apart equal the run", async () => {
+    await withLog(embeddedBackend(), "segments", async (log, namespace) => {
+      const run = await recordedRun(log, namespace);
+      const range = run.topics.find((t) => t.topic === trainerStateTopic(namespace))!;
+      const states = await readTrainerStates(log, namespace, range.from[0]!, range.to[0]!);
+      assert.deepEqual([...states.keys()], [5, 10, 15, 20, 25, 30, 35, 40], "a trainer state with every checkpoint after step 0");
+      const replayer = await SegmentReplayer.open(log, run, { checkGraph: true });
+      try {
+        // Out of order on one replayer, as a thread that takes a second range does: each run opens its own bank views.
+        const late = await replayer.run(25, states.get(25), StepClaims.create(25, 40));
+        const early = await replayer.run(0, undefined, StepClaims.create(0, 10));
+        const middle = await replayer.run(10, states.get(10), StepClaims.create(10, 25));
+        for (const segment of [early, middle, late]) assert.equal(segment.divergence, undefined, JSON.stringify(segment.divergence));
+        assert.deepEqual([early, middle, late].map((s) => [s.start, s.steps, s.compared]), [[0, 10, 3], [10, 25, 3], [25, 40, 3]]);
+        // Step 40's best is the run's best or later than step 25's; either way it is what the run recorded.
+        assert.equal(late.best.step, states.get(40)!.best.step);
+      } finally {
+        replayer.close();
+      }
+    });
+  });
+
+  it("hands out steps once: claims end where the coordinator splits them", () => {
+    const claims = StepClaims.create(0, 10);
+    assert.equal(claims.claim(1), true);
+    assert.equal(claims.shrink(0, 5), false, "a split must know the steps claimed so far");
+    assert.equal(claims.shrink(1, 5), true);
+    for (let step = 2; step <= 5; step++) assert.equal(claims.claim(step), true);
+    assert.equal(claims.claim(6), false, "step 6 was handed away");
+    assert.equal(claims.shrink(5, 7), false, "a split cannot give steps back");
+    assert.throws(() => claims.claim(8), /step 8 claimed after step 5/);
+  });
+
+  it("replays in order on one thread when the trainer state is gone, and says why", async () => {
+    await withLog(embeddedBackend(), "stateless", async (log, namespace) => {
+      const run = await recordedRun(log, namespace);
+      await log.deleteTopic(trainerStateTopic(namespace));
+      assert.deepEqual(await replayProblems(log, run), [], "the trainer state only speeds replay up");
+      const replay = await replayRun({ log, namespace, runId: run.id, parallel: 2 });
+      assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
+      assert.deepEqual([replay.segments, replay.threads], [1, 1]);
+      assert.match(replay.threadsNote ?? "", new RegExp(`its trainer state is gone \\(topic ${namespace}\\.trainer\\.state was deleted`));
+    });
+  });
+});
 
 describe("replay refuses and reports", { timeout: 300_000 }, () => {
   it("refuses, naming the topic, when a bank's history was deleted", async () => {

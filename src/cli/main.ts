@@ -127,7 +127,8 @@ cli
   .argument("<run>", "the run id (see carls runs)")
   .requiredOption("--namespace <name>")
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
-  .action(async (run: string, flags: { namespace: string; log: string }) => {
+  .option("--parallel <n>", "threads replaying segments of the run side by side, from its checkpoints (default: the machine's cores; 1: in order)", positiveInt)
+  .action(async (run: string, flags: { namespace: string; log: string; parallel?: number }) => {
     process.exitCode = (await replayCommand({ ...flags, run })).code;
   });
 

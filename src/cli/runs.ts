@@ -24,20 +24,22 @@ export async function listRuns(options: { log: string; namespace: string }): Pro
   }
 }
 
-export async function replayCommand(options: { log: string; namespace: string; run: string }): Promise<{ code: number; report?: ReplayReport }> {
+export async function replayCommand(options: { log: string; namespace: string; run: string; parallel?: number }): Promise<{ code: number; report?: ReplayReport }> {
   const log = await openLog(options.log);
   try {
     const report = await replayRun({
       log,
       namespace: options.namespace,
       runId: options.run,
-      onStep: (step, of) => {
-        if (process.stderr.isTTY && (step % 10 === 0 || step === of)) process.stderr.write(`\rreplaying step ${step}/${of}`);
+      ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
+      onStep: (done, of) => {
+        if (process.stderr.isTTY && (done % 10 === 0 || done === of)) process.stderr.write(`\rreplayed ${done}/${of} steps`);
       },
     });
     if (process.stderr.isTTY) process.stderr.write("\n");
     const speed = report.originalSeconds ? ` (the original trainer: ${report.originalSeconds.toFixed(2)} s, ${(report.seconds / report.originalSeconds).toFixed(2)}x)` : "";
-    process.stdout.write(`replayed ${report.runId}: ${report.steps} steps, ${report.checkpointsCompared} checkpoints compared, tfjs ${report.backend}, ${report.seconds.toFixed(2)} s${speed}\n`);
+    const segments = `${report.segments} segment${report.segments === 1 ? "" : "s"} on ${report.threads} thread${report.threads === 1 ? "" : "s"}${report.threadsNote ? ` (${report.threadsNote})` : ""}`;
+    process.stdout.write(`replayed ${report.runId}: ${report.steps} steps in ${segments}, ${report.checkpointsCompared} checkpoints compared, tfjs ${report.backend}, ${report.seconds.toFixed(2)} s${speed}\n`);
     if (report.backend !== report.originalBackend) process.stdout.write(`note: the run trained on tfjs ${report.originalBackend}; bit-identical results are only expected on the same backend\n`);
     if (report.identical) {
       process.stdout.write("identical: every step's loss, terms, accuracy and bank versions, every checkpoint's weights and the result match bit for bit\n");

@@ -13,6 +13,7 @@ import type { Log, TopicPartitionOffset } from "../log/types.ts";
 import type { ModelSpec } from "../../graph/models.ts";
 import type { TermSpec } from "../trainer/knowledge.ts";
 import type { TrainResult } from "../trainer/loop.ts";
+import { ReplayRefused } from "./replay-refused.ts";
 
 export const runsTopic = (namespace: string): string => `${namespace}.runs`;
 
@@ -21,6 +22,8 @@ export interface TopicRange {
   readonly topic: string;
   readonly from: readonly number[];
   readonly to: readonly number[];
+  /** The range only lets replay go faster (the trainer state, for replaying segments side by side); losing it leaves the run replayable. */
+  readonly optional?: true;
 }
 
 export interface TrainerRecipe {
@@ -54,6 +57,13 @@ export interface RunManifest {
   /** The trainer's wall time, start to end. */
   readonly seconds?: number;
   readonly error?: string;
+}
+
+/** The manifest's range of `topic`; refuses the replay when it has none. */
+export function rangeOf(manifest: RunManifest, topic: string): TopicRange {
+  const found = manifest.topics.find((t) => t.topic === topic);
+  if (!found) throw new ReplayRefused(`run ${manifest.id}: its manifest records no range of ${topic}`);
+  return found;
 }
 
 const enc = new TextEncoder();

@@ -4,35 +4,39 @@
  * each step the bank views are moved, through the banks' history, to the positions the original
  * step recorded; makers do not run. Every step's loss, terms, accuracy and bank versions, every
  * checkpoint's weights and the final result are compared with the original, bit for bit.
+ *
+ * Segments run side by side: this thread replays from step 0 while worker threads open the run;
+ * each worker, once ready, takes the second half of the steps left to the executor with the most
+ * left, from a checkpoint boundary, resuming from the checkpoint and the trainer state (Adam's
+ * moments, the dropout generator, the best accuracy so far) recorded there. The executors' claims
+ * on steps are shared words changed by compare-and-swap (claims.ts), so each step runs once.
  */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
 import { initBackend } from "../../graph/gnn/backend.ts";
-import type { NamedWeight } from "../../graph/gnn/model.ts";
-import { buildModel, graphInputs } from "../../graph/models.ts";
-import { graphFingerprint } from "../../graph/store/fingerprint.ts";
-import { GraphStore } from "../../graph/store/graph-store.ts";
-import { bankNameOf } from "../bank/topics.ts";
-import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
-import { checkpointTopic, readCheckpoints } from "../schema/checkpoint-topic.ts";
-import { openTerms } from "../trainer/knowledge.ts";
-import { trainingLoop, type StepRecord, type TrainResult } from "../trainer/loop.ts";
-import { metricsTopic } from "../trainer/trainer.ts";
-import { readManifest, type RunManifest, type TopicRange } from "./manifest.ts";
-import { replayProblems, ReplayRefused } from "./retention.ts";
+import type { LoopOutcome, TrainResult } from "../trainer/loop.ts";
+import { readTrainerStates, trainerStateTopic, type TrainerState } from "../trainer/state.ts";
+import { bundledWorkerSource } from "../bundled-worker.ts";
+import { StepClaims } from "./claims.ts";
+import { resultDifference, type Divergence } from "./compare.ts";
+import { rangeOf, readManifest, type RunManifest } from "./manifest.ts";
+import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
+import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
+import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
+
+export type { Divergence } from "./compare.ts";
+
+const WORKER = new URL("./replay-worker.ts", import.meta.url);
 
 export interface ReplayOptions {
   readonly log: Log;
   readonly namespace: string;
   readonly runId: string;
-  readonly onStep?: (step: number, of: number) => void;
-}
-
-export interface Divergence {
-  readonly step: number;
-  /** What differs, such as `loss`, `terms.pseudo.value`, `banks[0].size`, `weights.gcn/w0[17]`, `result.accuracy.test`. */
-  readonly what: string;
-  readonly original: unknown;
-  readonly replayed: unknown;
+  /** How many threads replay segments side by side (default: the machine's cores; 1: in order, on this thread only). */
+  readonly parallel?: number;
+  /** Progress: how many steps of `of` have been replayed. */
+  readonly onStep?: (done: number, of: number) => void;
 }
 
 export interface ReplayReport {
@@ -42,6 +46,10 @@ export interface ReplayReport {
   readonly firstDivergence?: Divergence;
   readonly steps: number;
   readonly checkpointsCompared: number;
+  /** How many ranges of steps were replayed, each from a checkpoint, and on how many threads; why fewer threads than asked, when so. */
+  readonly segments: number;
+  readonly threads: number;
+  readonly threadsNote?: string;
   readonly backend: string;
   readonly originalBackend: string;
   readonly seconds: number;
@@ -49,140 +57,162 @@ export interface ReplayReport {
   readonly originalSeconds: number | undefined;
 }
 
-const dec = new TextDecoder();
-const range = (manifest: RunManifest, topic: string): TopicRange => {
-  const found = manifest.topics.find((t) => t.topic === topic);
-  if (!found) throw new ReplayRefused(`run ${manifest.id}: its manifest records no range of ${topic}`);
-  return found;
-};
-
 export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const { log, namespace } = options;
+  const parallel = options.parallel ?? availableParallelism();
+  if (!(Number.isInteger(parallel) && parallel >= 1)) throw new Error(`replay: parallel must be an integer ≥ 1, got ${parallel}`);
   const manifest = await readManifest(log, namespace, options.runId);
   const problems = await replayProblems(log, manifest);
   if (problems.length > 0) throw new ReplayRefused(`run ${manifest.id} cannot be replayed exactly:\n  - ${problems.join("\n  - ")}`);
   const backend = await initBackend();
 
-  const graph = await GraphStore.open(log, namespace, { until: manifest.graph.positions });
-  if (graphFingerprint(graph) !== manifest.graph.fingerprint) {
-    throw new ReplayRefused(`run ${manifest.id} cannot be replayed exactly: the graph topics up to the recorded offsets no longer hold the graph it trained on (they were compacted since, so superseded events are gone). Keep graph topics uncompacted up to a run's offsets to keep it replayable.`);
-  }
-  const metrics = range(manifest, metricsTopic(namespace));
-  const original: StepRecord[] = [];
-  for await (const record of readPartition(log, metrics.topic, 0, metrics.from[0], metrics.to[0])) original.push(JSON.parse(dec.decode(record.value!)) as StepRecord);
-  const checkpoints = range(manifest, checkpointTopic(namespace));
-  const weightsAt = new Map<number, readonly NamedWeight[]>();
-  for await (const checkpoint of readCheckpoints(log, namespace, checkpoints.from[0]!, checkpoints.to[0]!)) weightsAt.set(checkpoint.step, checkpoint.weights);
-
-  const recipe = manifest.trainer;
-  // A run that was stopped (or failed) ended before its recipe's steps: replay what it did.
-  const steps = manifest.result?.steps ?? original.length;
-  const model = buildModel(recipe.spec);
-  const inputs = graphInputs(graph, recipe.spec.kind);
-  const knowledge = await openTerms(log, namespace, recipe.knowledge, { replay: true });
-  const stop = new AbortController();
-  let divergence: Divergence | undefined;
-  const diverge = (d: Divergence) => {
-    divergence ??= d;
-    stop.abort();
-  };
-  let compared = 0;
-  let result: TrainResult;
+  const { states, note } = parallel > 1 ? await resumableStates(log, manifest) : { states: new Map<number, TrainerState>(), note: "parallel 1" };
+  const workerCount = Math.min(parallel - 1, states.size);
+  // Workers start while this thread opens the run (esbuild bundles their code in its own process).
+  const spawned = workerCount > 0 ? bundledWorkerSource(WORKER).then((source) => Array.from({ length: workerCount }, () => new Worker(source, { eval: true, workerData: { location: log.location, manifest } satisfies WorkerData }))) : Promise.resolve([]);
+  const replayer = await SegmentReplayer.open(log, manifest, { checkGraph: true }).catch(async (error: unknown) => {
+    await spawned.then((workers) => Promise.all(workers.map((w) => w.terminate()))).catch(() => undefined);
+    throw error;
+  });
   try {
-    result = await trainingLoop(
-      { graph, model, inputs: inputs.inputs, steps, learningRate: recipe.learningRate, checkpointEvery: recipe.checkpointEvery, knowledge: knowledge.terms, ...(recipe.patience !== undefined ? { patience: recipe.patience } : {}), signal: stop.signal },
-      {
-        beforeStep: async (step) => {
-          const recorded = original[step - 1];
-          if (!recorded || recorded.step !== step) return diverge({ step, what: "step", original: recorded?.step, replayed: step });
-          for (const version of recorded.banks) {
-            const view = knowledge.views.get(bankNameOf(version.bank));
-            if (!view) return diverge({ step, what: `banks: ${version.bank}`, original: "read", replayed: "not read" });
-            await view.replayTo(version.position);
-          }
-        },
-        afterStep: async (record) => {
-          // beforeStep stopped the loop where the original has no record of the step.
-          const difference = firstDifference(original[record.step - 1]!, record);
-          if (difference) diverge({ step: record.step, ...difference });
-          options.onStep?.(record.step, steps);
-        },
-        checkpoint: async (step, weights) => {
-          const recorded = weightsAt.get(step);
-          if (!recorded) return diverge({ step, what: "checkpoint", original: "missing", replayed: "written" });
-          const difference = weightsDifference(recorded, weights);
-          if (difference) diverge({ step, ...difference });
-          compared++;
-        },
-      },
-    );
+    const total = replayer.steps;
+    let done = 0;
+    const progress = () => options.onStep?.(++done, total);
+    const first = StepClaims.create(0, total);
+    const claims = [first];
+    const take = (): Range | undefined => {
+      for (;;) {
+        const split = splitLargest(claims, states);
+        if (!split) return undefined;
+        if (!split.victim.shrink(split.claimed, split.at)) continue;
+        const taken = StepClaims.create(split.at, split.end);
+        claims.push(taken);
+        return { from: split.at, state: states.get(split.at)!, claims: taken };
+      }
+    };
+    // One executor failing ends the others' ranges where they are, so that all settle soon.
+    const stopAll = (error: unknown): never => {
+      for (const claim of claims) {
+        for (let now = claim.read().claimed; !claim.shrink(now, now); now = claim.read().claimed);
+      }
+      throw error;
+    };
+    // Every executor, this thread included, replays a range and then takes half of the largest left.
+    const own = (async () => {
+      const outcomes: SegmentOutcome[] = [];
+      for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress));
+      return outcomes;
+    })();
+    const fromWorkers = spawned.then((workers) => settleAll(workers.map((worker) => workerOutcomes(worker, take, progress).catch(stopAll))));
+    const executors = await settleAll([own.catch(stopAll), fromWorkers.then((w) => w.flat()).catch(stopAll)]);
+    const ran = executors.flat().sort((a, b) => a.start - b.start);
+    const { divergence, outcome } = merge(ran);
+    let result: TrainResult | undefined;
+    let firstDivergence = divergence;
+    if (!firstDivergence) {
+      result = replayer.result(outcome);
+      if (manifest.result) {
+        const difference = resultDifference(manifest.result, result);
+        if (difference) firstDivergence = { step: result.steps, ...difference };
+      }
+    }
+    const threads = 1 + (await fromWorkers).filter((w) => w.length > 0).length;
+    return {
+      runId: manifest.id,
+      identical: firstDivergence === undefined,
+      ...(firstDivergence ? { firstDivergence } : {}),
+      steps: result?.steps ?? firstDivergence!.step,
+      checkpointsCompared: ran.reduce((n, o) => n + o.compared, 0),
+      segments: ran.length,
+      threads,
+      ...(threads < parallel ? { threadsNote: note ?? (workerCount < parallel - 1 ? `only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from` : "the other threads were ready only when too few steps were left to split") } : {}),
+      backend: backend.name,
+      originalBackend: manifest.backend,
+      seconds: (performance.now() - started) / 1000,
+      originalSeconds: manifest.seconds,
+    };
   } finally {
-    await knowledge.close();
-    model.dispose();
-    inputs.dispose();
+    replayer.close();
   }
-  if (!divergence && manifest.result) {
-    const difference = resultDifference(manifest.result, result);
-    if (difference) divergence = { step: result.steps, ...difference };
-  }
-  return {
-    runId: manifest.id,
-    identical: divergence === undefined,
-    ...(divergence ? { firstDivergence: divergence } : {}),
-    steps: result.steps,
-    checkpointsCompared: compared,
-    backend: backend.name,
-    originalBackend: manifest.backend,
-    seconds: (performance.now() - started) / 1000,
-    originalSeconds: manifest.seconds,
-  };
 }
 
-type Difference = Omit<Divergence, "step">;
+/** Steps an executor may take: those its claims give, after `from`, resuming from `state` when `from` > 0. */
+interface Range {
+  readonly from: number;
+  readonly state?: TrainerState;
+  readonly claims: StepClaims;
+}
 
-function firstDifference(original: StepRecord, replayed: StepRecord): Difference | undefined {
-  if (!Object.is(original.loss, replayed.loss)) return { what: "loss", original: original.loss, replayed: replayed.loss };
-  for (const key of ["train", "val"] as const) {
-    if (!Object.is(original.accuracy[key], replayed.accuracy[key])) return { what: `accuracy.${key}`, original: original.accuracy[key], replayed: replayed.accuracy[key] };
-  }
-  const names = new Set([...Object.keys(original.terms), ...Object.keys(replayed.terms)]);
-  for (const name of names) {
-    const [a, b] = [original.terms[name], replayed.terms[name]];
-    if (!a || !b) return { what: `terms.${name}`, original: a, replayed: b };
-    if (a.size !== b.size) return { what: `terms.${name}.size`, original: a.size, replayed: b.size };
-    if (!Object.is(a.value, b.value)) return { what: `terms.${name}.value`, original: a.value, replayed: b.value };
-  }
-  if (original.banks.length !== replayed.banks.length) return { what: "banks", original: original.banks.length, replayed: replayed.banks.length };
-  for (let i = 0; i < original.banks.length; i++) {
-    const [a, b] = [original.banks[i]!, replayed.banks[i]!];
-    // JSON turned the empty bank's ±Infinity steps into null.
-    const steps = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
-    for (const key of ["size", "minStep", "maxStep"] as const) {
-      if (steps(a[key]) !== steps(b[key])) return { what: `banks[${i}].${key} (${a.bank})`, original: a[key], replayed: b[key] };
+/**
+ * The trainer states a segment can resume from (checkpoint steps after 0 and before the last),
+ * or why there are none: runs recorded before carls kept them, or a state topic trimmed since.
+ */
+async function resumableStates(log: Log, manifest: RunManifest): Promise<{ states: Map<number, TrainerState>; note?: string }> {
+  const range = manifest.topics.find((t) => t.topic === trainerStateTopic(manifest.namespace));
+  if (!range) return { states: new Map(), note: "the run recorded no trainer state to resume segments from" };
+  const problems = await rangeProblems(log, range);
+  if (problems.length > 0) return { states: new Map(), note: `its trainer state is gone (${problems.join("; ")})` };
+  const states = await readTrainerStates(log, manifest.namespace, range.from[0] ?? 0, range.to[0] ?? 0);
+  const last = manifest.result?.steps ?? manifest.trainer.steps;
+  for (const step of states.keys()) if (step >= last) states.delete(step);
+  return { states };
+}
+
+/**
+ * Where to split the executor with the most steps left: the resumable step nearest the middle of
+ * what it has left. Its claims end there; the steps after it go to a new executor.
+ */
+function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number, TrainerState>): { victim: StepClaims; claimed: number; end: number; at: number } | undefined {
+  let best: { victim: StepClaims; claimed: number; end: number; at: number } | undefined;
+  for (const victim of claims) {
+    const { claimed, end } = victim.read();
+    let at: number | undefined;
+    for (const step of states.keys()) {
+      // The victim may be taking step `claimed` now, so the split comes after it; the new executor needs a step to take.
+      if (step < claimed || step >= end) continue;
+      if (at === undefined || Math.abs(step - (claimed + end) / 2) < Math.abs(at - (claimed + end) / 2)) at = step;
     }
-    if (a.position.historyOffsets.join() !== b.position.historyOffsets.join()) return { what: `banks[${i}].historyOffsets (${a.bank})`, original: a.position.historyOffsets, replayed: b.position.historyOffsets };
+    if (at !== undefined && (!best || end - claimed > best.end - best.claimed)) best = { victim, claimed, end, at };
   }
-  return undefined;
+  return best;
 }
 
-function weightsDifference(original: readonly NamedWeight[], replayed: readonly NamedWeight[]): Difference | undefined {
-  if (original.length !== replayed.length) return { what: "weights", original: original.length, replayed: replayed.length };
-  for (let w = 0; w < original.length; w++) {
-    const [a, b] = [original[w]!, replayed[w]!];
-    if (a.name !== b.name || a.values.length !== b.values.length) return { what: `weights[${w}]`, original: a.name, replayed: b.name };
-    for (let i = 0; i < a.values.length; i++) {
-      if (!Object.is(a.values[i], b.values[i])) return { what: `weights.${a.name}[${i}]`, original: a.values[i], replayed: b.values[i] };
-    }
-  }
-  return undefined;
+/** Runs one worker: hands it a range each time it is ready, until none is left; its outcomes. */
+function workerOutcomes(worker: Worker, take: () => Range | undefined, onStep: () => void): Promise<SegmentOutcome[]> {
+  return new Promise((resolve, reject) => {
+    const outcomes: SegmentOutcome[] = [];
+    let failure: string | undefined;
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.kind === "ready") {
+        const range = take();
+        worker.postMessage((range ? { from: range.from, state: range.state!, claims: range.claims.buffer } : {}) satisfies Assignment);
+      } else if (message.kind === "step") onStep();
+      else if (message.kind === "done") outcomes.push(message.outcome);
+      else failure = message.message;
+    });
+    worker.on("error", (error) => (failure ??= error.message));
+    worker.on("exit", (code) => (failure || code !== 0 ? reject(new Error(`replay worker failed: ${failure ?? `exit code ${code}`}`)) : resolve(outcomes)));
+  });
 }
 
-function resultDifference(original: TrainResult, replayed: TrainResult): Difference | undefined {
-  if (original.steps !== replayed.steps) return { what: "result.steps", original: original.steps, replayed: replayed.steps };
-  if (original.bestStep !== replayed.bestStep) return { what: "result.bestStep", original: original.bestStep, replayed: replayed.bestStep };
-  for (const key of ["train", "val", "test"] as const) {
-    if (!Object.is(original.accuracy[key], replayed.accuracy[key])) return { what: `result.accuracy.${key}`, original: original.accuracy[key], replayed: replayed.accuracy[key] };
+/** Waits for every promise; then the values, or the first rejection. */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** The segments as one run: the first divergence by step, or the whole run's outcome. */
+function merge(segments: readonly SegmentOutcome[]): { divergence?: Divergence; outcome: LoopOutcome } {
+  const divergence = segments.map((s) => s.divergence).filter((d) => d !== undefined).sort((a, b) => a.step - b.step)[0];
+  let best = segments[0]!.best;
+  for (const [i, segment] of segments.entries()) {
+    const next = segments[i + 1];
+    if (!divergence && next && segment.steps !== next.start) throw new Error(`replay: segments left steps ${segment.steps + 1}..${next.start} untaken`);
+    if (segment.best.weights && segment.best.val > best.val) best = segment.best;
   }
-  return undefined;
+  const last = segments[segments.length - 1]!;
+  return { ...(divergence ? { divergence } : {}), outcome: { steps: last.steps, best, checkpoints: segments.reduce((n, s) => n + s.checkpoints, 0) } };
 }
