@@ -10,15 +10,22 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { tsWorkerSource } from "./ts-worker.ts";
 
 const CACHE = fileURLToPath(new URL("../node_modules/.cache/carls/", import.meta.url));
 const built = new Map<string, Promise<string>>();
 
-/** The source of a worker (for `new Worker(source, { eval: true })`) that runs `entry`, bundled once per process. */
+/**
+ * The source of a worker (for `new Worker(source, { eval: true })`) that runs `entry`, bundled once
+ * per process; where the bundle cannot be written (a read-only install), the tsx bootstrap.
+ */
 export function bundledWorkerSource(entry: URL): Promise<string> {
   let source = built.get(entry.href);
   if (!source) {
-    source = bundle(entry);
+    source = bundle(entry).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EACCES" || error.code === "EROFS" || error.code === "EPERM") return tsWorkerSource(entry);
+      throw error;
+    });
     built.set(entry.href, source);
     source.catch(() => built.delete(entry.href));
   }
