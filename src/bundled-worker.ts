@@ -4,9 +4,10 @@
  * not compile a hundred files through tsx's loader thread. It starts in about half the time, and
  * takes less CPU from the threads already running. Each module's `import.meta.url` and
  * `import.meta.dirname` are kept as they were in its source file, so file-relative URLs still work.
+ * A bundle is kept with the size and mtime of every source in it, and reused while none changed.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -32,13 +33,44 @@ export function bundledWorkerSource(entry: URL): Promise<string> {
   return source;
 }
 
+/** A bundle and what it was built from: each source file's `size/mtimeMs`. */
+interface Built {
+  readonly file: string;
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+const stamp = (path: string): string | undefined => {
+  try {
+    const stat = statSync(path);
+    return `${stat.size}/${stat.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+};
+
 async function bundle(entry: URL): Promise<string> {
-  const result = await build({ entryPoints: [fileURLToPath(entry)], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, logLevel: "silent", plugins: [keepImportMeta] });
+  const entryPath = fileURLToPath(entry);
+  const record = join(CACHE, `${createHash("sha256").update(entryPath).digest("hex").slice(0, 16)}.json`);
+  const importing = (file: string) => `import(${JSON.stringify(pathToFileURL(file).href)})`;
+  const previous = readBuilt(record);
+  if (previous && Object.entries(previous.sources).every(([path, was]) => stamp(path) === was) && stamp(previous.file)) return importing(previous.file);
+
+  const result = await build({ entryPoints: [entryPath], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, metafile: true, logLevel: "silent", plugins: [keepImportMeta] });
   const code = result.outputFiles[0]!.contents;
   const file = join(CACHE, `${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(file, code);
-  return `import(${JSON.stringify(pathToFileURL(file).href)})`;
+  const sources = Object.fromEntries(Object.keys(result.metafile.inputs).map((input) => [join(process.cwd(), input), stamp(join(process.cwd(), input)) ?? ""]));
+  writeFileSync(record, JSON.stringify({ file, sources } satisfies Built));
+  return importing(file);
+}
+
+function readBuilt(path: string): Built | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Built;
+  } catch {
+    return undefined;
+  }
 }
 
 const keepImportMeta: Plugin = {
