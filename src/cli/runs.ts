@@ -15,7 +15,7 @@ export async function listRuns(options: { log: string; namespace: string }): Pro
       const result = run.result ? `test ${(100 * run.result.accuracy.test).toFixed(1)} %, ${run.result.steps} steps` : "";
       lines.push(
         `${run.id}  ${run.state}  ${new Date(run.startedAt).toISOString()}  ${run.seconds !== undefined ? `${run.seconds.toFixed(1)} s` : "-"}  ${run.program?.name ?? "-"}  ${run.trainer.spec.kind}  tfjs ${run.backend}  ${result}`,
-        problems.length === 0 ? `  replayable; needs ${run.topics.map((t) => `${t.topic} up to ${t.to.join("/")}`).join(", ")}` : `  NOT replayable:\n${problems.map((p) => `    - ${p}`).join("\n")}`,
+        problems.length === 0 ? `  replayable; needs ${run.topics.map((t) => `${t.topic} up to ${t.to.join("/")}${t.optional ? " (optional: for replaying segments side by side)" : ""}`).join(", ")}` : `  NOT replayable:\n${problems.map((p) => `    - ${p}`).join("\n")}`,
       );
     }
     return `${lines.join("\n")}\n`;
