@@ -6,6 +6,7 @@ import { NeighbourBankView } from "../bank/neighbour-view.ts";
 import { VectorBankView } from "../bank/vector-view.ts";
 import type { Log } from "../log/types.ts";
 import type { BankVersion } from "../bank/view.ts";
+import type { NeighbourList } from "../schema/neighbour-list.ts";
 import { NO_PSEUDO_LABEL } from "../makers/pseudo-labels.ts";
 import * as tf from "../../graph/gnn/tf.ts";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
@@ -138,27 +139,48 @@ const nodeIds = (() => {
 function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbours" | "graphEdges">): (graph: GraphStore, found: Uint8Array) => { rows: Int32Array; cols: Int32Array } {
   let last: { key: string; found: Uint8Array; pairs: { rows: Int32Array; cols: Int32Array } } | undefined;
   const { neighbours } = options;
+  // A list keeps its resolved indices while it is the bank's current value (the graph's version is in the key).
+  let resolved = new WeakMap<NeighbourList, Int32Array>();
+  let resolvedFor = -1;
   return (graph, found) => {
     const key = `${graph.version}/${neighbours?.version().position.offsets.join(",") ?? ""}`;
     if (last && last.key === key && sameBytes(last.found, found)) return last.pairs;
-    const rows: number[] = [];
-    const cols: number[] = [];
-    if (options.graphEdges ?? true) {
-      const { rowPtr, colIdx } = graph.snapshot();
-      for (let i = 0; i < graph.numNodes; i++) {
-        for (let e = rowPtr[i]!; e < rowPtr[i + 1]!; e++) if (found[colIdx[e]!]) rows.push(i), cols.push(colIdx[e]!);
+    if (resolvedFor !== graph.version) [resolved, resolvedFor] = [new WeakMap(), graph.version];
+    const { rowPtr, colIdx } = graph.snapshot();
+    const edges = options.graphEdges ?? true;
+    const ids = neighbours ? nodeIds(graph) : [];
+    const lists: (Int32Array | undefined)[] = ids.map((id) => {
+      const list = neighbours!.get(id);
+      if (!list) return undefined;
+      let indices = resolved.get(list);
+      if (!indices) {
+        indices = new Int32Array(list.ids.length);
+        for (let k = 0; k < indices.length; k++) indices[k] = graph.indexOf(list.ids[k]!);
+        resolved.set(list, indices);
       }
-    }
-    if (neighbours) {
-      const ids = nodeIds(graph);
-      for (let i = 0; i < ids.length; i++) {
-        for (const id of neighbours.get(ids[i]!)?.ids ?? []) {
-          const j = graph.indexOf(id);
-          if (j >= 0 && found[j]) rows.push(i), cols.push(j);
+      return indices;
+    });
+    const capacity = (edges ? rowPtr[graph.numNodes]! : 0) + lists.reduce((n, l) => n + (l?.length ?? 0), 0);
+    const rows = new Int32Array(capacity);
+    const cols = new Int32Array(capacity);
+    let m = 0;
+    if (edges) {
+      for (let i = 0; i < graph.numNodes; i++) {
+        for (let e = rowPtr[i]!; e < rowPtr[i + 1]!; e++) {
+          const j = colIdx[e]!;
+          if (found[j]) (rows[m] = i), (cols[m++] = j);
         }
       }
     }
-    last = { key, found, pairs: { rows: Int32Array.from(rows), cols: Int32Array.from(cols) } };
+    for (let i = 0; i < lists.length; i++) {
+      const list = lists[i];
+      if (!list) continue;
+      for (let k = 0; k < list.length; k++) {
+        const j = list[k]!;
+        if (j >= 0 && found[j]) (rows[m] = i), (cols[m++] = j);
+      }
+    }
+    last = { key, found, pairs: { rows: rows.slice(0, m), cols: cols.slice(0, m) } };
     return last.pairs;
   };
 }
