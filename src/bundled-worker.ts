@@ -7,10 +7,10 @@
  * A bundle is kept with the size and mtime of every source in it, and reused while none changed.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build, type Plugin } from "esbuild";
+import { build, version as esbuildVersion, type Plugin } from "esbuild";
 import { tsWorkerSource } from "./ts-worker.ts";
 
 const CACHE = fileURLToPath(new URL("../node_modules/.cache/carls/", import.meta.url));
@@ -33,10 +33,19 @@ export function bundledWorkerSource(entry: URL): Promise<string> {
   return source;
 }
 
-/** A bundle and what it was built from: each source file's `size/mtimeMs`. */
+/** A bundle and what it was built from: each source file's `size/mtimeMs`, this bundler's and esbuild's. */
 interface Built {
   readonly file: string;
   readonly sources: Readonly<Record<string, string>>;
+}
+
+const BUNDLER = fileURLToPath(import.meta.url);
+
+/** Writes whole or not at all, so that another process never imports half a bundle. */
+function writeAtomically(path: string, data: string | Uint8Array): void {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, path);
 }
 
 const stamp = (path: string): string | undefined => {
@@ -53,15 +62,16 @@ async function bundle(entry: URL): Promise<string> {
   const record = join(CACHE, `${createHash("sha256").update(entryPath).digest("hex").slice(0, 16)}.json`);
   const importing = (file: string) => `import(${JSON.stringify(pathToFileURL(file).href)})`;
   const previous = readBuilt(record);
-  if (previous && Object.entries(previous.sources).every(([path, was]) => stamp(path) === was) && stamp(previous.file)) return importing(previous.file);
+  if (previous && Object.entries(previous.sources).every(([path, was]) => (path === "esbuild" ? esbuildVersion : stamp(path)) === was) && stamp(previous.file)) return importing(previous.file);
 
   const result = await build({ entryPoints: [entryPath], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", write: false, metafile: true, logLevel: "silent", plugins: [keepImportMeta] });
   const code = result.outputFiles[0]!.contents;
   const file = join(CACHE, `${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`);
   mkdirSync(CACHE, { recursive: true });
-  writeFileSync(file, code);
-  const sources = Object.fromEntries(Object.keys(result.metafile.inputs).map((input) => [join(process.cwd(), input), stamp(join(process.cwd(), input)) ?? ""]));
-  writeFileSync(record, JSON.stringify({ file, sources } satisfies Built));
+  writeAtomically(file, code);
+  const inputs = [...Object.keys(result.metafile.inputs).map((input) => join(process.cwd(), input)), BUNDLER];
+  const sources = { ...Object.fromEntries(inputs.map((path) => [path, stamp(path) ?? ""])), esbuild: esbuildVersion };
+  writeAtomically(record, JSON.stringify({ file, sources } satisfies Built));
   return importing(file);
 }
 

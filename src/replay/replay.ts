@@ -67,10 +67,22 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   if (problems.length > 0) throw new ReplayRefused(`run ${manifest.id} cannot be replayed exactly:\n  - ${problems.join("\n  - ")}`);
   const backend = await initBackend();
 
+  const notes: string[] = [];
   const { states, note } = parallel > 1 ? await resumableStates(log, manifest) : { states: new Map<number, TrainerState>(), note: "parallel 1" };
+  if (note) notes.push(note);
   const workerCount = Math.min(parallel - 1, states.size);
+  if (!note && workerCount < parallel - 1) notes.push(`only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from`);
   // Workers start while this thread opens the run (esbuild bundles their code in its own process).
-  const spawned = workerCount > 0 ? bundledWorkerSource(WORKER).then((source) => Array.from({ length: workerCount }, () => new Worker(source, { eval: true, workerData: { location: log.location, manifest } satisfies WorkerData }))) : Promise.resolve([]);
+  // Workers that cannot start leave the steps to the threads that did.
+  const spawned =
+    workerCount > 0
+      ? bundledWorkerSource(WORKER)
+          .then((source) => Array.from({ length: workerCount }, () => new Worker(source, { eval: true, workerData: { location: log.location, manifest } satisfies WorkerData })))
+          .catch((error: unknown) => {
+            notes.push(`no worker thread could start: ${error instanceof Error ? error.message : String(error)}`);
+            return [];
+          })
+      : Promise.resolve([]);
   const replayer = await SegmentReplayer.open(log, manifest, { checkGraph: true }).catch(async (error: unknown) => {
     await spawned.then((workers) => Promise.all(workers.map((w) => w.terminate()))).catch(() => undefined);
     throw error;
@@ -81,18 +93,23 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
     const progress = () => options.onStep?.(++done, total);
     const first = StepClaims.create(0, total);
     const claims = [first];
+    // Claims only ever advance, so once nothing can be split nothing ever can again.
+    let exhausted = false;
     const take = (): Range | undefined => {
-      for (;;) {
+      while (!exhausted) {
         const split = splitLargest(claims, states);
-        if (!split) return undefined;
-        if (!split.victim.shrink(split.claimed, split.at)) continue;
-        const taken = StepClaims.create(split.at, split.end);
-        claims.push(taken);
-        return { from: split.at, state: states.get(split.at)!, claims: taken };
+        if (!split) exhausted = true;
+        else if (split.victim.shrink(split.claimed, split.at)) {
+          const taken = StepClaims.create(split.at, split.end);
+          claims.push(taken);
+          return { from: split.at, state: states.get(split.at)!, claims: taken };
+        }
       }
+      return undefined;
     };
     // One executor failing ends the others' ranges where they are, so that all settle soon.
     const stopAll = (error: unknown): never => {
+      exhausted = true;
       for (const claim of claims) {
         for (let now = claim.read().claimed; !claim.shrink(now, now); now = claim.read().claimed);
       }
@@ -104,10 +121,11 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
       for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress));
       return outcomes;
     })();
-    const fromWorkers = spawned.then((workers) => settleAll(workers.map((worker) => workerOutcomes(worker, take, progress).catch(stopAll))));
+    const fromWorkers = spawned.then((workers) => settleAll(workers.map((worker) => workerOutcomes(worker, take, progress, notes).catch(stopAll))));
+    // Workers still starting when nothing is left to take would only hold the replay up.
+    void own.finally(() => spawned.then((workers) => workers.forEach((w) => (w as IdleAware).idle?.()))).catch(() => undefined);
     const executors = await settleAll([own.catch(stopAll), fromWorkers.then((w) => w.flat()).catch(stopAll)]);
-    const ran = executors.flat().sort((a, b) => a.start - b.start);
-    const { divergence, outcome } = merge(ran);
+    const { divergence, outcome, segments: ran } = merge(executors.flat());
     let result: TrainResult | undefined;
     let firstDivergence = divergence;
     if (!firstDivergence) {
@@ -117,7 +135,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
         if (difference) firstDivergence = { step: result.steps, ...difference };
       }
     }
-    const threads = 1 + (await fromWorkers).filter((w) => w.length > 0).length;
+    const threads = 1 + (await fromWorkers).filter((w) => w.some((o) => o.steps > o.start)).length;
     return {
       runId: manifest.id,
       identical: firstDivergence === undefined,
@@ -126,7 +144,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
       checkpointsCompared: ran.reduce((n, o) => n + o.compared, 0),
       segments: ran.length,
       threads,
-      ...(threads < parallel ? { threadsNote: note ?? (workerCount < parallel - 1 ? `only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from` : "the other threads were ready only when too few steps were left to split") } : {}),
+      ...(threads < parallel ? { threadsNote: notes.length > 0 ? notes.join("; ") : "the other threads were ready only when too few steps were left to split" } : {}),
       backend: backend.name,
       originalBackend: manifest.backend,
       seconds: (performance.now() - started) / 1000,
@@ -153,7 +171,12 @@ async function resumableStates(log: Log, manifest: RunManifest): Promise<{ state
   if (!range) return { states: new Map(), note: "the run recorded no trainer state to resume segments from" };
   const problems = await rangeProblems(log, range);
   if (problems.length > 0) return { states: new Map(), note: `its trainer state is gone (${problems.join("; ")})` };
-  const states = await readTrainerStates(log, manifest.namespace, range.from[0] ?? 0, range.to[0] ?? 0);
+  let states: Map<number, TrainerState>;
+  try {
+    states = await readTrainerStates(log, manifest.namespace, range.from[0] ?? 0, range.to[0] ?? 0);
+  } catch (error) {
+    return { states: new Map(), note: `its trainer state could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
   const last = manifest.result?.steps ?? manifest.trainer.steps;
   for (const step of states.keys()) if (step >= last) states.delete(step);
   return { states };
@@ -169,8 +192,8 @@ function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number,
     const { claimed, end } = victim.read();
     let at: number | undefined;
     for (const step of states.keys()) {
-      // The victim may be taking step `claimed` now, so the split comes after it; the new executor needs a step to take.
-      if (step < claimed || step >= end) continue;
+      // Both keep a step at least: the victim the one after its last claimed, the new executor the one after the split.
+      if (step <= claimed || step >= end) continue;
       if (at === undefined || Math.abs(step - (claimed + end) / 2) < Math.abs(at - (claimed + end) / 2)) at = step;
     }
     if (at !== undefined && (!best || end - claimed > best.end - best.claimed)) best = { victim, claimed, end, at };
@@ -178,21 +201,42 @@ function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number,
   return best;
 }
 
-/** Runs one worker: hands it a range each time it is ready, until none is left; its outcomes. */
-function workerOutcomes(worker: Worker, take: () => Range | undefined, onStep: () => void): Promise<SegmentOutcome[]> {
+/** A worker the coordinator can tell, once nothing is left to take, to stop if it holds no range. */
+type IdleAware = Worker & { idle?: () => void };
+
+/**
+ * Runs one worker: hands it a range each time it is ready, until none is left; its outcomes. A
+ * worker that fails or is stopped while it holds no range loses no step (`notes` says why it
+ * ended); one that fails in the middle of a range fails the replay.
+ */
+function workerOutcomes(worker: IdleAware, take: () => Range | undefined, onStep: () => void, notes: string[]): Promise<SegmentOutcome[]> {
   return new Promise((resolve, reject) => {
     const outcomes: SegmentOutcome[] = [];
     let failure: string | undefined;
+    let holding = false;
+    let stopped = false;
+    worker.idle = () => {
+      if (holding) return;
+      stopped = true;
+      void worker.terminate();
+    };
     worker.on("message", (message: WorkerMessage) => {
       if (message.kind === "ready") {
         const range = take();
+        holding = range !== undefined;
         worker.postMessage((range ? { from: range.from, state: range.state!, claims: range.claims.buffer } : {}) satisfies Assignment);
       } else if (message.kind === "step") onStep();
-      else if (message.kind === "done") outcomes.push(message.outcome);
-      else failure = message.message;
+      else if (message.kind === "done") {
+        holding = false;
+        outcomes.push(message.outcome);
+      } else failure = message.message;
     });
     worker.on("error", (error) => (failure ??= error.message));
-    worker.on("exit", (code) => (failure || code !== 0 ? reject(new Error(`replay worker failed: ${failure ?? `exit code ${code}`}`)) : resolve(outcomes)));
+    worker.on("exit", (code) => {
+      if (holding) return reject(new Error(`replay worker failed: ${failure ?? `exit code ${code}`}`));
+      if (failure && !stopped) notes.push(`a worker thread failed before it took steps: ${failure.split("\n")[0]}`);
+      resolve(outcomes);
+    });
   });
 }
 
@@ -205,7 +249,9 @@ async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
 }
 
 /** The segments as one run: the first divergence by step, or the whole run's outcome. */
-function merge(segments: readonly SegmentOutcome[]): { divergence?: Divergence; outcome: LoopOutcome } {
+function merge(all: readonly SegmentOutcome[]): { divergence?: Divergence; outcome: LoopOutcome; segments: readonly SegmentOutcome[] } {
+  // A range can end before its first step when a stop cut it; the one from step 0 always counts (it checks step 0's checkpoint).
+  const segments = all.filter((s) => s.start === 0 || s.steps > s.start || s.divergence).sort((a, b) => a.start - b.start || a.steps - b.steps);
   const divergence = segments.map((s) => s.divergence).filter((d) => d !== undefined).sort((a, b) => a.step - b.step)[0];
   let best = segments[0]!.best;
   for (const [i, segment] of segments.entries()) {
@@ -214,5 +260,5 @@ function merge(segments: readonly SegmentOutcome[]): { divergence?: Divergence; 
     if (segment.best.weights && segment.best.val > best.val) best = segment.best;
   }
   const last = segments[segments.length - 1]!;
-  return { ...(divergence ? { divergence } : {}), outcome: { steps: last.steps, best, checkpoints: segments.reduce((n, s) => n + s.checkpoints, 0) } };
+  return { ...(divergence ? { divergence } : {}), outcome: { steps: last.steps, best, checkpoints: segments.reduce((n, s) => n + s.checkpoints, 0) }, segments };
 }

@@ -19,7 +19,7 @@ export type Split = (typeof SPLITS)[number];
 type Meta<A> = (json: Record<string, unknown>) => string | A;
 
 const nodeMeta: Meta<{ label?: number | null; split?: Split | null }> = ({ label, split, ...rest }) => {
-  if (label !== undefined && label !== null && !(Number.isInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 or null, got ${JSON.stringify(label)}`;
+  if (label !== undefined && label !== null && !(Number.isSafeInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 or null, got ${JSON.stringify(label)}`;
   if (split !== undefined && split !== null && !SPLITS.includes(split as Split)) return `split must be one of ${SPLITS.join(", ")} or null, got ${JSON.stringify(split)}`;
   const extra = Object.keys(rest);
   if (extra.length > 0) return `unexpected field${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (expected label, split)`;

@@ -146,8 +146,8 @@ function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbour
     const key = `${graph.version}/${neighbours?.version().position.offsets.join(",") ?? ""}`;
     if (last && last.key === key && sameBytes(last.found, found)) return last.pairs;
     if (resolvedFor !== graph.version) [resolved, resolvedFor] = [new WeakMap(), graph.version];
-    const { rowPtr, colIdx } = graph.snapshot();
     const edges = options.graphEdges ?? true;
+    const { rowPtr, colIdx } = edges ? graph.snapshot() : { rowPtr: new Int32Array(graph.numNodes + 1), colIdx: new Int32Array(0) };
     const ids = neighbours ? nodeIds(graph) : [];
     const lists: (Int32Array | undefined)[] = ids.map((id) => {
       const list = neighbours!.get(id);

@@ -99,13 +99,21 @@ export function publishTrainerState(log: Log, namespace: string, state: TrainerS
   return publishChunked(log, trainerStateTopic(namespace), record);
 }
 
-/** The trainer states in offsets [from, to) of the state topic, by step. */
+/** The trainer states in offsets [from, to) of the state topic, by step; records that are not whole trainer states are left out. */
 export async function readTrainerStates(log: Log, namespace: string, from: number, to: number): Promise<Map<number, TrainerState>> {
   const states = new Map<number, TrainerState>();
   for await (const record of readChunked(log, trainerStateTopic(namespace), from, to)) {
-    if (record.model.kind !== "trainer-state") continue;
-    const header = record.model.config as { iterations: number; accBeta1: number; accBeta2: number; random: number[]; best: TrainerState["best"] };
-    states.set(record.step, { step: record.step, optimizer: { iterations: header.iterations, accBeta1: header.accBeta1, accBeta2: header.accBeta2, moments: record.weights }, random: header.random, best: header.best });
+    const header = record.model.config as Partial<{ iterations: unknown; accBeta1: unknown; accBeta2: unknown; random: unknown; best: Partial<Record<"val" | "step", unknown>> }>;
+    const numbers = (...xs: unknown[]) => xs.every((x) => typeof x === "number" && Number.isFinite(x));
+    const random = header.random;
+    if (record.model.kind !== "trainer-state" || !numbers(header.iterations, header.accBeta1, header.accBeta2, header.best?.val, header.best?.step)) continue;
+    if (!(Array.isArray(random) && random.length === 4 && random.every((x) => Number.isInteger(x)))) continue;
+    states.set(record.step, {
+      step: record.step,
+      optimizer: { iterations: header.iterations as number, accBeta1: header.accBeta1 as number, accBeta2: header.accBeta2 as number, moments: record.weights },
+      random: random as number[],
+      best: { val: header.best!.val as number, step: header.best!.step as number },
+    });
   }
   return states;
 }
