@@ -12,7 +12,8 @@ import { GraphStore } from "../../graph/store/graph-store.ts";
 import { VectorBankView } from "../../src/bank/vector-view.ts";
 import type { Log } from "../../src/log/types.ts";
 import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type Maker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
-import { openTerms, type KnowledgeTerm, type TermSpec } from "../../src/trainer/knowledge.ts";
+import type { KnowledgeTerm, TermSpec } from "../../src/trainer/knowledge.ts";
+import { openTermsOffThread, type Freshness } from "../../src/trainer/off-thread.ts";
 import { train, type StepRecord, type TrainerOptions, type TrainResult } from "../../src/trainer/trainer.ts";
 
 export interface KnowledgeConfig {
@@ -112,11 +113,11 @@ export function knowledgeMakers(knowledge: KnowledgeConfig): Array<{ readonly na
   ];
 }
 
-/** The bank views and loss terms through which the trainer reads the makers' knowledge. */
+/** The loss terms through which the trainer reads the makers' knowledge. */
 export interface OpenKnowledge {
   readonly terms: readonly KnowledgeTerm[];
   /** The last bank of the makers' chain, which a staleness bound waits on. */
-  readonly freshest: VectorBankView;
+  readonly freshest: Freshness;
   close(): Promise<void>;
 }
 
@@ -130,16 +131,17 @@ export function knowledgeTerms(knowledge: KnowledgeConfig): TermSpec[] {
   ];
 }
 
-export async function openKnowledge(log: Log, namespace: string, knowledge: KnowledgeConfig): Promise<OpenKnowledge> {
-  const opened = await openTerms(log, namespace, knowledgeTerms(knowledge), POLL);
+/** The terms of `knowledge`, their constants built off the trainer's thread from the banks as they move. */
+export async function openKnowledge(log: Log, namespace: string, knowledge: KnowledgeConfig, graph: GraphStore): Promise<OpenKnowledge> {
+  const specs = knowledgeTerms(knowledge);
+  const opened = await openTermsOffThread(log, namespace, specs, graph, POLL);
   // A staleness bound waits on the end of the makers' chain: pseudo-labels come from predictions.
-  const read = opened.views.get("pseudo-labels") ?? opened.views.get("predictions");
-  const own = read ? undefined : await VectorBankView.open(log, namespace, "predictions", POLL);
-  const freshest = read ?? own!;
-  if (!(freshest instanceof VectorBankView)) throw new Error("the freshest bank of the chain holds vectors");
+  const read = new Set(specs.flatMap((s) => (s.kind === "graph" ? [s.predictions] : [s.pseudoLabels])));
+  const chainEnd = read.has("pseudo-labels") ? "pseudo-labels" : read.has("predictions") ? "predictions" : undefined;
+  const own = chainEnd ? undefined : await VectorBankView.open(log, namespace, "predictions", POLL);
   return {
     terms: opened.terms,
-    freshest,
+    freshest: chainEnd ? opened.freshness(chainEnd) : own!,
     close: async () => {
       await opened.close();
       await own?.close();
@@ -159,7 +161,7 @@ export async function trainWithKnowledge(log: Log, namespace: string, config: Tr
   const spec = { kind: config.model, inputDim: graph.featureDim, hiddenDim: config.hiddenDim ?? recipe.hiddenDim, dropout: config.dropout ?? recipe.dropout, classes, seed: config.seed };
   const model = buildModel(spec);
   const inputs = graphInputs(graph, config.model);
-  const knowledge = config.knowledge ? await openKnowledge(log, namespace, config.knowledge) : undefined;
+  const knowledge = config.knowledge ? await openKnowledge(log, namespace, config.knowledge, graph) : undefined;
   try {
     const result = await train({
       log,

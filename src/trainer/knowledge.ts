@@ -34,16 +34,50 @@ export interface KnowledgeTerm {
   versions(): BankVersion[];
 }
 
+/** A term read from bank views on this thread: its constants are built here too. */
+export interface ViewTerm extends KnowledgeTerm {
+  /** What `prepare` turns into a loss: plain data, a function of the graph and the banks' positions only. */
+  constants(graph: GraphStore): TermConstants | undefined;
+}
+
+/** A term's constants for a step, as plain data that can cross to another thread. */
+export type TermConstants =
+  | { readonly kind: "graph"; readonly rows: Int32Array; readonly neighbourValues: Float32Array }
+  | { readonly kind: "pseudo"; readonly rows: Int32Array; readonly labels: Int32Array; readonly confidences: Float32Array };
+
+/** The loss that a term's constants give. */
+export function termStep(spec: TermSpec, constants: TermConstants): TermStep {
+  if (constants.kind === "graph") {
+    if (spec.kind !== "graph") throw new Error(`term ${spec.kind} was given graph constants`);
+    const pairs = { rows: constants.rows, neighbourValues: constants.neighbourValues };
+    return { size: pairs.rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: spec.distance ?? "kl" }) };
+  }
+  if (spec.kind !== "pseudo") throw new Error(`term ${spec.kind} was given pseudo-label constants`);
+  const { rows, labels, confidences } = constants;
+  return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, rows, labels, spec.weighByConfidence ? confidences : undefined) };
+}
+
+/** A term whose step is built from its constants, each rebuilt only when they change. */
+export function stepsOf(spec: TermSpec, constants: (graph: GraphStore) => TermConstants | undefined): (graph: GraphStore) => TermStep | undefined {
+  let last: { constants: TermConstants; step: TermStep } | undefined;
+  return (graph) => {
+    const now = constants(graph);
+    if (!now) return undefined;
+    if (last?.constants !== now) last = { constants: now, step: termStep(spec, now) };
+    return last.step;
+  };
+}
+
 /**
- * Rebuilds a term's step only when one of its banks or the graph has moved since the last step:
- * the trainer still looks at the banks every step, but unchanged knowledge costs nothing.
+ * Rebuilds a term's constants only when one of its banks or the graph has moved since the last
+ * step: the trainer still looks at the banks every step, but unchanged knowledge costs nothing.
  */
-function memoised(banks: () => BankVersion[], build: (graph: GraphStore) => TermStep | undefined): (graph: GraphStore) => TermStep | undefined {
-  let last: { key: string; step: TermStep | undefined } | undefined;
+function memoised(banks: () => BankVersion[], build: (graph: GraphStore) => TermConstants | undefined): (graph: GraphStore) => TermConstants | undefined {
+  let last: { key: string; constants: TermConstants | undefined } | undefined;
   return (graph) => {
     const key = JSON.stringify([graph.version, banks().map((b) => b.position.offsets)]);
-    if (last?.key !== key) last = { key, step: build(graph) };
-    return last.step;
+    if (last?.key !== key) last = { key, constants: build(graph) };
+    return last.constants;
   };
 }
 
@@ -65,32 +99,27 @@ export interface GraphRegularizationTermOptions {
  * Neural Structured Learning's neighbour loss with the neighbours' outputs read from the bank: no
  * forward pass over the neighbours, as in CARLS.
  */
-export function graphRegularizationTerm(options: GraphRegularizationTermOptions): KnowledgeTerm {
+export function graphRegularizationTerm(options: GraphRegularizationTermOptions): ViewTerm {
   const { predictions, neighbours, ...settings } = options;
   const versions = () => [predictions.version(), ...(neighbours ? [neighbours.version()] : [])];
   const targetsOf = bankTargetsOf(predictions, options.targets);
   const pairsOf = neighbourPairs(options);
-  return {
-    name: "graph",
-    weight: options.weight,
-    spec: { kind: "graph", predictions: predictions.bankName, ...(neighbours ? { neighbours: neighbours.bankName } : {}), ...settings },
-    versions,
-    prepare: memoised(versions, (graph) => {
-      const bank = targetsOf(graph);
-      if (!bank) return undefined;
-      const { classes, targets, found } = bank;
-      const { rows, cols } = pairsOf(graph, found);
-      if (rows.length === 0) return undefined;
-      const neighbourValues = new Float32Array(rows.length * classes);
-      for (let k = 0; k < cols.length; k++) {
-        const from = cols[k]! * classes;
-        const to = k * classes;
-        for (let c = 0; c < classes; c++) neighbourValues[to + c] = targets[from + c]!;
-      }
-      const pairs = { rows, neighbourValues };
-      return { size: rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: options.distance ?? "kl" }) };
-    }),
-  };
+  const spec: TermSpec = { kind: "graph", predictions: predictions.bankName, ...(neighbours ? { neighbours: neighbours.bankName } : {}), ...settings };
+  const constants = memoised(versions, (graph): TermConstants | undefined => {
+    const bank = targetsOf(graph);
+    if (!bank) return undefined;
+    const { classes, targets, found } = bank;
+    const { rows, cols } = pairsOf(graph, found);
+    if (rows.length === 0) return undefined;
+    const neighbourValues = new Float32Array(rows.length * classes);
+    for (let k = 0; k < cols.length; k++) {
+      const from = cols[k]! * classes;
+      const to = k * classes;
+      for (let c = 0; c < classes; c++) neighbourValues[to + c] = targets[from + c]!;
+    }
+    return { kind: "graph", rows, neighbourValues };
+  });
+  return { name: "graph", weight: options.weight, spec, versions, constants, prepare: stepsOf(spec, constants) };
 }
 
 /**
@@ -200,38 +229,33 @@ export interface PseudoLabelTermOptions {
 }
 
 /** Cross-entropy on the confident pseudo-labels of nodes outside the training split. */
-export function pseudoLabelTerm(options: PseudoLabelTermOptions): KnowledgeTerm {
+export function pseudoLabelTerm(options: PseudoLabelTermOptions): ViewTerm {
   const { pseudoLabels, ...settings } = options;
   const versions = () => [pseudoLabels.version()];
-  return {
-    name: "pseudo",
-    weight: options.weight,
-    spec: { kind: "pseudo", pseudoLabels: pseudoLabels.bankName, ...settings },
-    versions,
-    prepare: memoised(versions, (graph) => {
-      if (pseudoLabels.size === 0) return undefined;
-      const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
-      const { values, found } = pseudoLabels.lookup(ids);
-      const { train } = graph.masks();
-      const rows: number[] = [];
-      const labels: number[] = [];
-      const confidences: number[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        if (!found[i] || train[i] === 1 || values[2 * i] === NO_PSEUDO_LABEL) continue;
-        rows.push(i);
-        labels.push(values[2 * i]!);
-        confidences.push(values[2 * i + 1]!);
-      }
-      if (rows.length === 0) return undefined;
-      const [r, l, c] = [Int32Array.from(rows), Int32Array.from(labels), Float32Array.from(confidences)];
-      return { size: rows.length, loss: (logits) => pseudoLabelLoss(logits, r, l, options.weighByConfidence ? c : undefined) };
-    }),
-  };
+  const spec: TermSpec = { kind: "pseudo", pseudoLabels: pseudoLabels.bankName, ...settings };
+  const constants = memoised(versions, (graph): TermConstants | undefined => {
+    if (pseudoLabels.size === 0) return undefined;
+    const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
+    const { values, found } = pseudoLabels.lookup(ids);
+    const { train } = graph.masks();
+    const rows: number[] = [];
+    const labels: number[] = [];
+    const confidences: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      if (!found[i] || train[i] === 1 || values[2 * i] === NO_PSEUDO_LABEL) continue;
+      rows.push(i);
+      labels.push(values[2 * i]!);
+      confidences.push(values[2 * i + 1]!);
+    }
+    if (rows.length === 0) return undefined;
+    return { kind: "pseudo", rows: Int32Array.from(rows), labels: Int32Array.from(labels), confidences: Float32Array.from(confidences) };
+  });
+  return { name: "pseudo", weight: options.weight, spec, versions, constants, prepare: stepsOf(spec, constants) };
 }
 
 /** The views a set of terms reads, opened from their specs, and the terms built over them. */
 export interface OpenTerms {
-  readonly terms: readonly KnowledgeTerm[];
+  readonly terms: readonly ViewTerm[];
   /** By bank name. */
   readonly views: ReadonlyMap<string, VectorBankView | NeighbourBankView>;
   close(): Promise<void>;
@@ -258,7 +282,7 @@ export async function openTerms(log: Log, namespace: string, specs: readonly Ter
   };
   const close = async () => void (await Promise.all([...views.values()].map((v) => v.close())));
   try {
-    const terms: KnowledgeTerm[] = [];
+    const terms: ViewTerm[] = [];
     for (const spec of specs) {
       if (spec.kind === "graph") {
         const { kind: _, predictions, neighbours, ...settings } = spec;

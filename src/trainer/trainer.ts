@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
-import type { BankView } from "../bank/view.ts";
 import { checkpointTopic, ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
 import type { Model } from "../../graph/gnn/model.ts";
 import * as tf from "../../graph/gnn/tf.ts";
@@ -18,6 +17,7 @@ import type { GraphStore } from "../../graph/store/graph-store.ts";
 import { packageVersions, topicEnds, writeManifest, type RunManifest, type TopicRange } from "../replay/manifest.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
 import { trainingLoop, type StepRecord, type TrainResult } from "./loop.ts";
+import type { Freshness } from "./off-thread.ts";
 import { ensureTrainerStateTopic, publishTrainerState, trainerStateTopic } from "./state.ts";
 
 export type { StepRecord, TrainResult } from "./loop.ts";
@@ -43,7 +43,7 @@ export interface TrainerOptions {
    * Wait, before a step, until `freshness` holds values from a checkpoint at most this many
    * checkpoints old. Absent: never wait.
    */
-  readonly staleness?: { readonly checkpoints: number; readonly freshness: BankView; readonly timeoutMs?: number };
+  readonly staleness?: { readonly checkpoints: number; readonly freshness: Freshness; readonly timeoutMs?: number };
   /** Stop when validation accuracy has not improved for this many steps (default: never). */
   readonly patience?: number;
   /** The run's id in its manifest (default: random), and the program that launched it. */
