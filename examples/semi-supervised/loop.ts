@@ -12,7 +12,7 @@ import { GraphStore } from "../../graph/store/graph-store.ts";
 import { VectorBankView } from "../../src/bank/vector-view.ts";
 import type { Log } from "../../src/log/types.ts";
 import { embeddingsMaker, neighboursMaker, pseudoLabelsMaker, startMaker, type Maker, type MakerStats, type RunningMaker } from "../../src/makers/index.ts";
-import type { KnowledgeTerm, TermSpec } from "../../src/trainer/knowledge.ts";
+import { banksOf, type KnowledgeTerm, type TermSpec } from "../../src/trainer/knowledge.ts";
 import { openTermsOffThread, type Freshness } from "../../src/trainer/off-thread.ts";
 import { train, type StepRecord, type TrainerOptions, type TrainResult } from "../../src/trainer/trainer.ts";
 
@@ -136,7 +136,7 @@ export async function openKnowledge(log: Log, namespace: string, knowledge: Know
   const specs = knowledgeTerms(knowledge);
   const opened = await openTermsOffThread(log, namespace, specs, graph, POLL);
   // A staleness bound waits on the end of the makers' chain: pseudo-labels come from predictions.
-  const read = new Set(specs.flatMap((s) => (s.kind === "graph" ? [s.predictions] : [s.pseudoLabels])));
+  const read = new Set(specs.flatMap(banksOf));
   const chainEnd = read.has("pseudo-labels") ? "pseudo-labels" : read.has("predictions") ? "predictions" : undefined;
   const own = chainEnd ? undefined : await VectorBankView.open(log, namespace, "predictions", POLL);
   return {

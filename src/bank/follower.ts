@@ -10,6 +10,7 @@ import { sendToDeadLetters, type DeadLetter } from "../schema/dead-letter.ts";
 import type { Envelope } from "./codec.ts";
 import type { BankTopics } from "./topics.ts";
 import { VersionCursor } from "./version-cursor.ts";
+import { Conditions, type WaitOptions } from "../conditions.ts";
 
 /** Applies one version; returns a reason when the record must go to the dead letters. */
 export type ApplyVersion = (key: string, envelope: Envelope) => string | undefined;
@@ -30,10 +31,7 @@ export interface BankPosition {
   readonly historyOffsets: readonly number[];
 }
 
-export interface AwaitOptions {
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
-}
+export type AwaitOptions = WaitOptions;
 
 /** Records per read: several moderate reads beat one huge one (bench/log.ts). */
 const READ_RECORDS = 10_000;
@@ -44,7 +42,7 @@ export class BankFollower {
   private readonly cursor = new VersionCursor();
   private readonly historyOffsets: number[];
   private readonly highWatermarks: number[];
-  private waiters: Array<() => void> = [];
+  private readonly conditions = new Conditions();
   private following: { stop: AbortController; done: Promise<void> } | undefined;
   private failure: unknown;
   applied = 0;
@@ -118,27 +116,13 @@ export class BankFollower {
 
   /** Resolves once `condition` holds, re-checking after every applied batch. */
   until(condition: () => boolean, what: string, options: AwaitOptions = {}): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (error?: unknown) => {
-        if (timer) clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = () => {
-        if (condition()) finish();
-        else if (this.failure !== undefined) finish(this.failure);
-        else if (!this.following) finish(new Error(`${this.topics.bank}: the view stopped following before ${what}`));
-      };
-      const onAbort = () => finish(options.signal!.reason ?? new Error(`${this.topics.bank}: aborted waiting for ${what}`));
-      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(new Error(`${this.topics.bank}: timed out after ${options.timeoutMs} ms waiting for ${what}`)), options.timeoutMs);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(check);
-      if (options.signal?.aborted) onAbort();
-      else if (condition()) finish();
-      else if (!this.following) finish(new Error(`${this.topics.bank}: the view is not following its topic, so ${what} cannot happen`));
+    return this.conditions.until(condition, what, {
+      ...options,
+      subject: this.topics.bank,
+      blocked: (starting) => {
+        if (starting) return this.following ? undefined : new Error(`${this.topics.bank}: the view is not following its topic, so ${what} cannot happen`);
+        return this.failure ?? (this.following ? undefined : new Error(`${this.topics.bank}: the view stopped following before ${what}`));
+      },
     });
   }
 
@@ -162,6 +146,6 @@ export class BankFollower {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.conditions.wake();
   }
 }

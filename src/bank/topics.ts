@@ -1,4 +1,5 @@
 import type { Log } from "../log/types.ts";
+import { readTopic } from "../log/read-all.ts";
 import { decodeEnvelope } from "./codec.ts";
 import { ensureDeadLetterTopic } from "../schema/dead-letter.ts";
 
@@ -38,19 +39,12 @@ export async function ensureBankTopics(log: Log, topics: BankTopics, partitions 
 
 /** What a bank holds, from its first decodable version: vectors or neighbour lists (undefined while it holds neither). */
 export async function bankValues(log: Log, topics: BankTopics): Promise<"vector" | "neighbours" | undefined> {
-  for (const { partition, logStartOffset, highWatermark } of await log.offsets(topics.bank)) {
-    for (let offset = logStartOffset; offset < highWatermark; ) {
-      const { records, nextOffset } = await log.read(topics.bank, partition, offset, { maxRecords: 100 });
-      for (const record of records) {
-        try {
-          const { kind } = decodeEnvelope(record.value);
-          if (kind !== "deleted") return kind;
-        } catch {
-          // Not a bank record: it says nothing of what the bank holds.
-        }
-      }
-      if (nextOffset <= offset) break;
-      offset = nextOffset;
+  for await (const record of readTopic(log, topics.bank)) {
+    try {
+      const { kind } = decodeEnvelope(record.value);
+      if (kind !== "deleted") return kind;
+    } catch {
+      // Not a bank record: it says nothing of what the bank holds.
     }
   }
   return undefined;

@@ -46,6 +46,7 @@ export class VectorBankView extends BankView {
   }
 
   static async open(log: Log, namespace: string, name: string, options: VectorBankViewOptions = {}): Promise<VectorBankView> {
+    if (options.replay && options.snapshotPath) throw new Error("a replay view starts empty: it takes no snapshot");
     const topics = bankTopics(namespace, name);
     const partitions = await ensureBankTopics(log, topics, options.partitions);
     const index = new SyncedIndex(options.nearest ?? {});
@@ -61,7 +62,6 @@ export class VectorBankView extends BankView {
       if (snapshot) applier.restore(snapshot.rows);
       position = snapshot?.header.position;
     }
-    if (options.replay && options.snapshotPath) throw new Error("a replay view starts empty: it takes no snapshot");
     const follower = new BankFollower(log, topics, partitions, applier, position, options.replay ? "history" : "bank");
     const view = new VectorBankView(follower, applier, index);
     if (options.replay) return view;

@@ -114,16 +114,14 @@ export class BankWriter {
    */
   async rollForward(partition: number): Promise<number> {
     const mirrored = await this.newestMirrored(partition);
-    const history = (await this.log.offsets(this.topics.history)).find((o) => o.partition === partition);
-    if (!history || history.highWatermark <= mirrored + 1) return 0;
-    const records: ProduceRecord[] = [];
-    for await (const record of readPartition(this.log, this.topics.history, partition, mirrored + 1, history.highWatermark)) {
+    const records: Version[] = [];
+    for await (const record of readPartition(this.log, this.topics.history, partition, mirrored + 1)) {
       if (!record.key || !record.value) continue;
       const value = record.value.slice();
       setHistoryOffset(new DataView(value.buffer), 0, record.offset);
       records.push({ key: record.key, value, partition });
     }
-    for (let at = 0; at < records.length; at += 1000) await this.log.produce(this.topics.bank, records.slice(at, at + 1000));
+    for (const chunk of this.chunks(records)) await this.log.produce(this.topics.bank, chunk);
     return records.length;
   }
 

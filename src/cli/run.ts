@@ -18,7 +18,7 @@ export async function runCommand(options: RunCommandOptions): Promise<{ code: nu
   const tty = process.stderr.isTTY === true;
   const bars = new cliProgress.MultiBar({ format: "{replica} [{bar}] {value}/{total} {detail}", hideCursor: true, noTTYOutput: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
   const out = (line: string) => (tty ? bars.log(`${line}\n`) : process.stdout.write(`${line}\n`));
-  const running = await launch({ ...options, ...(options.namespace ? { namespace: options.namespace } : {}), out });
+  const running = await launch({ ...options, out });
   process.stderr.write(`carls: program ${running.program.name}, namespace ${running.namespace}, launcher ${options.launcher}, log ${options.log}\n`);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -34,17 +34,18 @@ export async function runCommand(options: RunCommandOptions): Promise<{ code: nu
   const refresh = async () => {
     for (const [key, s] of await running.status()) {
       const { done, total, ...rest } = s.metrics;
-      if (done === undefined || total === undefined || !tty) continue;
+      if (done === undefined || total === undefined) continue;
       const detail = Object.entries(rest).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(" | ");
       const bar = shown.get(key) ?? bars.create(total, 0, { replica: key, detail });
       shown.set(key, bar);
       bar.update(done, { replica: key, detail });
     }
   };
-  const timer = setInterval(() => void refresh().catch(() => undefined), 500);
+  // Without a terminal there are no bars to draw, so the status topic is not read.
+  const timer = tty ? setInterval(() => void refresh().catch(() => undefined), 500) : undefined;
   const outcome = await running.done;
   clearInterval(timer);
-  await refresh().catch(() => undefined);
+  if (tty) await refresh().catch(() => undefined);
   bars.stop();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);

@@ -173,9 +173,11 @@ class MakerCycle {
     await this.takeOwnership();
     this.markGraphChanges();
     this.target = this.maker.target();
-    // What other members (or this maker's previous life) wrote counts as done.
-    await this.output.catchUp();
-    if (this.target !== undefined && this.mayBeStale(this.target)) await this.computeStale(this.target, signal);
+    if (this.target !== undefined) {
+      // What other members (or this maker's previous life) wrote counts as done.
+      await this.output.catchUp();
+      if (this.mayBeStale(this.target)) await this.computeStale(this.target, signal);
+    }
     await this.consumer.commit();
     this.cycles++;
     for (const listener of [...this.listeners]) listener();

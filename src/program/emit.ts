@@ -9,7 +9,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { stringify } from "yaml";
 import { parseLogUrl } from "../log/open-log.ts";
-import type { Program, ProgramConfig } from "./program.ts";
+import { nodeGroups, type Program, type ProgramConfig } from "./program.ts";
 
 export interface EmitOptions {
   /** The program file, as the image sees it (relative to the container's working directory). */
@@ -47,9 +47,7 @@ export function emitCluster(program: Program, options: EmitOptions): Map<string,
   configMap.validate();
   files.set("k8s/config.yaml", stringify(configMap.toJSON()));
 
-  const groups = new Map<string, Program["nodes"][number][]>();
-  for (const n of program.nodes) groups.set(n.group, [...(groups.get(n.group) ?? []), n]);
-  for (const [group, nodes] of groups) {
+  for (const [group, nodes] of nodeGroups(program)) {
     const selector = labels({ "carls.dev/group": group });
     const deployment = new Deployment({
       metadata: { name: `${options.namespace}-${group}`.toLowerCase(), labels: selector },

@@ -5,7 +5,7 @@
  */
 import { instance } from "@viz-js/viz";
 import { handleLabel, type Handle } from "./handles.ts";
-import type { Program } from "./program.ts";
+import { nodeGroups, type Program } from "./program.ts";
 
 interface Edge {
   readonly from: string;
@@ -36,8 +36,7 @@ const nodeLabel = (name: string, replicas: number, critical: boolean) => `${name
 export function toMermaid(program: Program): string {
   const { handles, edges } = collect(program);
   const lines = [`flowchart LR`];
-  const groups = new Map<string, typeof program.nodes>();
-  for (const n of program.nodes) groups.set(n.group, [...(groups.get(n.group) ?? []), n]);
+  const groups = nodeGroups(program);
   for (const [group, nodes] of groups) {
     const boxes = nodes.map((n) => `${nodeId(n.name)}["${nodeLabel(n.name, n.replicas, n.critical)}"]`);
     if (nodes.length > 1 || group !== nodes[0]!.name) lines.push(`  subgraph ${group}`, ...boxes.map((b) => `    ${b}`), "  end");
@@ -53,8 +52,7 @@ export function toDot(program: Program): string {
   const { handles, edges } = collect(program);
   const q = JSON.stringify;
   const lines = [`digraph ${q(program.name)} {`, "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];'];
-  const groups = new Map<string, typeof program.nodes>();
-  for (const n of program.nodes) groups.set(n.group, [...(groups.get(n.group) ?? []), n]);
+  const groups = nodeGroups(program);
   let cluster = 0;
   for (const [group, nodes] of groups) {
     const boxes = nodes.map((n) => `${nodeId(n.name)} [shape=box, style="rounded,filled", fillcolor=${n.critical ? q("#fde2e1") : q("#e8f0fe")}, label=${q(nodeLabel(n.name, n.replicas, n.critical))}];`);

@@ -157,14 +157,13 @@ class Supervisor {
     const ended = new Promise<{ state: ProgramOutcome["state"]; reason: string }>((resolve) => (this.#end = resolve));
     const terminal = this.program.nodes.filter((n) => n.terminal);
     const supervised = this.program.nodes.flatMap((node) => Array.from({ length: node.replicas }, (_, r) => ({ node, replica: r, done: this.#supervise(node, r) })));
-    const finishedNodes = (nodes: readonly ProgramNode[]) => Promise.all(supervised.filter((s) => nodes.includes(s.node)).map((s) => s.done));
     // Without terminal nodes, the program completes when every replica has ended.
     const watched = terminal.length > 0 ? terminal : this.program.nodes;
-    void finishedNodes(watched).then(() => {
-      const ended = [...this.#ended].filter(([key]) => watched.some((n) => key.startsWith(`${n.name}/`)));
-      const unfinished = ended.filter(([, e]) => e.exit.kind !== "completed");
+    const watchedReplicas = supervised.filter((s) => watched.includes(s.node));
+    void Promise.all(watchedReplicas.map((s) => s.done)).then((exits) => {
+      const unfinished = exits.flatMap((exit, i) => (exit.kind === "completed" ? [] : [{ key: `${watchedReplicas[i]!.node.name}/${watchedReplicas[i]!.replica}`, exit }]));
       // A replica that stopped without being asked to (a signal from outside) did not complete either.
-      if (unfinished.length > 0) this.#end?.({ state: "failed", reason: unfinished.map(([key, e]) => `${key} ${e.exit.kind === "failed" ? e.exit.reason : "stopped without being asked to"}`).join("; ") });
+      if (unfinished.length > 0) this.#end?.({ state: "failed", reason: unfinished.map(({ key, exit }) => `${key} ${exit.kind === "failed" ? exit.reason : "stopped without being asked to"}`).join("; ") });
       else this.#end?.({ state: "completed", reason: terminal.length > 0 ? `${terminal.map((n) => n.name).join(", ")} completed` : "every node completed" });
     });
     const watching = this.stopWhen ? this.#watch(this.stopWhen) : undefined;

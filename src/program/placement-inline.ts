@@ -1,8 +1,8 @@
 /** `inline` (and `test`): every replica as a fiber in this process, sharing one log. */
-import { Cause, Effect, Exit, Fiber } from "effect";
+import { Effect, Fiber } from "effect";
 import type { Log } from "../log/types.ts";
 import { nodeLines, type LineSink } from "./node-output.ts";
-import type { Placement, ReplicaExit } from "./placement.ts";
+import { replicaExitOf, type Placement, type ReplicaExit } from "./placement.ts";
 import type { NodeRun, Program, ProgramConfig } from "./program.ts";
 import { runReplica } from "./run-replica.ts";
 
@@ -37,11 +37,7 @@ export function inlinePlacement(options: InlinePlacementOptions): Placement {
       );
       let abandon: (exit: ReplicaExit) => void = () => {};
       const abandoned = new Promise<ReplicaExit>((resolve) => (abandon = resolve));
-      const finished = Effect.runPromise(Fiber.await(fiber)).then((exit): ReplicaExit => {
-        if (Exit.isSuccess(exit)) return { kind: "completed" };
-        if (Exit.isInterrupted(exit)) return { kind: "stopped" };
-        return { kind: "failed", reason: Cause.pretty(exit.cause).split("\n")[0] ?? "failed" };
-      });
+      const finished = Effect.runPromise(Fiber.await(fiber)).then(replicaExitOf);
       return {
         exit: Promise.race([finished, abandoned]),
         pid: process.pid,

@@ -1,4 +1,5 @@
 /** Where a launcher runs a node replica: the one part that differs between launchers. */
+import { Cause, Exit } from "effect";
 import type { LineSink } from "./node-output.ts";
 import type { ProgramNode } from "./program.ts";
 import { EXIT, type ReplicaSpec } from "./replica-spec.ts";
@@ -27,6 +28,13 @@ export interface ChildPlacementOptions {
 }
 
 /** How a worker thread's or child process's exit code (or signal) ends a replica. */
+/** How a replica run as an effect ended: completed, interrupted (stopped), or failed with the first line of its cause. */
+export function replicaExitOf(exit: Exit.Exit<unknown, unknown>): ReplicaExit {
+  if (Exit.isSuccess(exit)) return { kind: "completed" };
+  if (Exit.isInterrupted(exit)) return { kind: "stopped" };
+  return { kind: "failed", reason: Cause.pretty(exit.cause).split("\n")[0] ?? "failed" };
+}
+
 export function exitOf(code: number | null, signal: NodeJS.Signals | null): ReplicaExit {
   if (code === EXIT.completed) return { kind: "completed" };
   if (code === EXIT.stopped) return { kind: "stopped" };

@@ -107,6 +107,13 @@ function assertAcyclic(nodes: readonly ProgramNode[], problem: (m: string) => Er
   for (const n of nodes) visit(n.name, []);
 }
 
+/** The program's nodes by group, groups in the order their first node appears. */
+export function nodeGroups(program: Program): Map<string, ProgramNode[]> {
+  const groups = new Map<string, ProgramNode[]>();
+  for (const n of program.nodes) groups.set(n.group, [...(groups.get(n.group) ?? []), n]);
+  return groups;
+}
+
 export function findNode(program: Program, name: string): ProgramNode {
   const node = program.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`program ${program.name} has no node ${JSON.stringify(name)} (it has ${program.nodes.map((n) => n.name).join(", ")})`);

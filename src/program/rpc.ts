@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Log } from "../log/types.ts";
 import { handleTopic, type ServiceApi, type ServiceHandle } from "./handles.ts";
+import { asError } from "./nodes.ts";
 
 interface Request {
   readonly id: string;
@@ -87,6 +88,8 @@ export async function rpcClient<Api extends ServiceApi>(log: Log, namespace: str
       });
       if (!result) return;
       for (const record of result.records) {
+        // The key is the request's id: replies to other clients are skipped unparsed.
+        if (!record.key || !pending.has(dec.decode(record.key))) continue;
         const reply = JSON.parse(dec.decode(record.value!)) as Reply;
         const waiter = pending.get(reply.id);
         if (!waiter) continue;
@@ -98,7 +101,7 @@ export async function rpcClient<Api extends ServiceApi>(log: Log, namespace: str
     }
   })();
   following.catch((error: unknown) => {
-    for (const waiter of pending.values()) waiter.reject(error instanceof Error ? error : new Error(String(error)));
+    for (const waiter of pending.values()) waiter.reject(asError(error));
     pending.clear();
   });
   return {
@@ -115,7 +118,7 @@ export async function rpcClient<Api extends ServiceApi>(log: Log, namespace: str
         await log.produce(requests, [{ key: enc.encode(id), value: enc.encode(JSON.stringify({ id, method, argument } satisfies Request)), partition: 0 }]);
       } catch (error) {
         // Settle the pending reply so that nothing is left to reject unobserved.
-        pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
+        pending.get(id)?.reject(asError(error));
         pending.delete(id);
         reply.catch(() => undefined);
         throw error;

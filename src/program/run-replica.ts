@@ -5,9 +5,10 @@
  */
 import { hostname } from "node:os";
 import { threadId } from "node:worker_threads";
-import { Cause, Effect, Exit, Schedule } from "effect";
+import { Effect, Schedule } from "effect";
 import type { Log } from "../log/types.ts";
 import { nodeContext } from "./context.ts";
+import { replicaExitOf } from "./placement.ts";
 import type { Program, ProgramConfig, ProgramNode } from "./program.ts";
 import { ensureStatusTopic, nodeCompleted, publishStatus, StatusReader, type ReplicaState } from "./status.ts";
 
@@ -25,8 +26,6 @@ export interface ReplicaPlacement {
   readonly config: ProgramConfig;
   /** Where the node's `info` lines go. */
   readonly write: (line: string) => void;
-  /** Default 1 s. */
-  readonly heartbeatMs?: number;
 }
 
 export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unknown> {
@@ -72,7 +71,7 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
     Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas, placement.launch)), schedule: Schedule.spaced("250 millis") }),
   );
   // Uninterruptible, so a heartbeat in flight lands before the final state, never after it.
-  const heartbeat = Effect.uninterruptible(publish("running")).pipe(Effect.repeat(Schedule.spaced(`${placement.heartbeatMs ?? 1000} millis`)));
+  const heartbeat = Effect.uninterruptible(publish("running")).pipe(Effect.repeat(Schedule.spaced("1 second")));
 
   return Effect.gen(function* () {
     yield* Effect.promise(() => ensureStatusTopic(log, namespace));
@@ -83,9 +82,8 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
     yield* Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), node.run(context)));
   }).pipe(
     Effect.onExit((exit) => {
-      if (Exit.isSuccess(exit)) return publish("completed");
-      if (Exit.isInterrupted(exit)) return publish("stopped");
-      return publish("failed", Cause.pretty(exit.cause).split("\n")[0]);
+      const ended = replicaExitOf(exit);
+      return publish(ended.kind, ended.kind === "failed" ? ended.reason : undefined);
     }),
   );
 }

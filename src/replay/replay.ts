@@ -20,7 +20,7 @@ import { readTrainerStates, trainerStateTopic, type TrainerState } from "../trai
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { StepClaims } from "./claims.ts";
 import { resultDifference, type Divergence } from "./compare.ts";
-import { rangeOf, readManifest, type RunManifest } from "./manifest.ts";
+import { readManifest, type RunManifest } from "./manifest.ts";
 import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
 import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
 import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
@@ -121,9 +121,10 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
       for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress));
       return outcomes;
     })();
-    const fromWorkers = spawned.then((workers) => settleAll(workers.map((worker) => workerOutcomes(worker, take, progress, notes).catch(stopAll))));
+    const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, take, progress, notes)));
+    const fromWorkers = running.then((runs) => settleAll(runs.map((run) => run.outcomes.catch(stopAll))));
     // Workers still starting when nothing is left to take would only hold the replay up.
-    void own.finally(() => spawned.then((workers) => workers.forEach((w) => (w as IdleAware).idle?.()))).catch(() => undefined);
+    void own.finally(() => running.then((runs) => runs.forEach((run) => run.stopIfIdle()))).catch(() => undefined);
     const executors = await settleAll([own.catch(stopAll), fromWorkers.then((w) => w.flat()).catch(stopAll)]);
     const { divergence, outcome, segments: ran } = merge(executors.flat());
     let result: TrainResult | undefined;
@@ -201,25 +202,24 @@ function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number,
   return best;
 }
 
-/** A worker the coordinator can tell, once nothing is left to take, to stop if it holds no range. */
-type IdleAware = Worker & { idle?: () => void };
+/** One worker as the coordinator drives it: its outcomes, and a stop for when nothing is left to take. */
+interface WorkerRun {
+  readonly outcomes: Promise<SegmentOutcome[]>;
+  /** Stops the worker unless it holds a range. */
+  stopIfIdle(): void;
+}
 
 /**
- * Runs one worker: hands it a range each time it is ready, until none is left; its outcomes. A
- * worker that fails or is stopped while it holds no range loses no step (`notes` says why it
- * ended); one that fails in the middle of a range fails the replay.
+ * Hands `worker` a range each time it is ready, until none is left. A worker that fails or is
+ * stopped while it holds no range loses no step (`notes` says why it ended); one that fails in the
+ * middle of a range fails the replay.
  */
-function workerOutcomes(worker: IdleAware, take: () => Range | undefined, onStep: () => void, notes: string[]): Promise<SegmentOutcome[]> {
-  return new Promise((resolve, reject) => {
-    const outcomes: SegmentOutcome[] = [];
+function runWorker(worker: Worker, take: () => Range | undefined, onStep: () => void, notes: string[]): WorkerRun {
+  let holding = false;
+  let stopped = false;
+  const outcomes = new Promise<SegmentOutcome[]>((resolve, reject) => {
+    const done: SegmentOutcome[] = [];
     let failure: string | undefined;
-    let holding = false;
-    let stopped = false;
-    worker.idle = () => {
-      if (holding) return;
-      stopped = true;
-      void worker.terminate();
-    };
     worker.on("message", (message: WorkerMessage) => {
       if (message.kind === "ready") {
         const range = take();
@@ -228,16 +228,24 @@ function workerOutcomes(worker: IdleAware, take: () => Range | undefined, onStep
       } else if (message.kind === "step") onStep();
       else if (message.kind === "done") {
         holding = false;
-        outcomes.push(message.outcome);
+        done.push(message.outcome);
       } else failure = message.message;
     });
     worker.on("error", (error) => (failure ??= error.message));
     worker.on("exit", (code) => {
       if (holding) return reject(new Error(`replay worker failed: ${failure ?? `exit code ${code}`}`));
       if (failure && !stopped) notes.push(`a worker thread failed before it took steps: ${failure.split("\n")[0]}`);
-      resolve(outcomes);
+      resolve(done);
     });
   });
+  return {
+    outcomes,
+    stopIfIdle: () => {
+      if (holding) return;
+      stopped = true;
+      void worker.terminate();
+    },
+  };
 }
 
 /** Waits for every promise; then the values, or the first rejection. */

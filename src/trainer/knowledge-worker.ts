@@ -48,10 +48,10 @@ try {
       let last: (TermConstants | undefined)[] = [];
       while (!stop.signal.aborted) {
         // A new version arrives partition by partition: one build once it is all in, not one per part.
-        const settled = views.every((view) => view.lag() === 0) || performance.now() - postedAt > SETTLE_MS;
-        if (positions() !== posted && settled) {
+        const now = positions();
+        if (now !== posted && (views.every((view) => view.lag() === 0) || performance.now() - postedAt > SETTLE_MS)) {
           // Constants and versions are read in one synchronous pass: no view moves in between.
-          posted = positions();
+          posted = now;
           postedAt = performance.now();
           const constants = opened.terms.map((term) => term.constants(graph));
           const versions = opened.terms.map((term) => term.versions());

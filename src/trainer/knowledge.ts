@@ -24,6 +24,11 @@ export type TermSpec =
   | ({ readonly kind: "graph"; readonly predictions: string; readonly neighbours?: string } & Omit<GraphRegularizationTermOptions, "predictions" | "neighbours">)
   | ({ readonly kind: "pseudo"; readonly pseudoLabels: string } & Omit<PseudoLabelTermOptions, "pseudoLabels">);
 
+/** The banks a term reads, by name. */
+export function banksOf(spec: TermSpec): string[] {
+  return spec.kind === "graph" ? [spec.predictions, ...(spec.neighbours ? [spec.neighbours] : [])] : [spec.pseudoLabels];
+}
+
 export interface KnowledgeTerm {
   readonly name: string;
   readonly weight: number;

@@ -78,7 +78,8 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
   let best: { val: number; step: number; weights?: NamedWeight[] } = resume ? { ...resume.state.best } : { val: -1, step: 0 };
   let checkpoints = 0;
   const checkpoint = async (step: number) => {
-    await io.checkpoint(step, model.getWeights(), step > 0 ? () => captureTrainerState(step, model, optimizer, { val: best.val, step: best.step }) : undefined);
+    const weights = model.getWeights();
+    await io.checkpoint(step, weights, step > 0 ? () => captureTrainerState(step, model, weights, optimizer, { val: best.val, step: best.step }) : undefined);
     checkpoints++;
   };
 

@@ -12,9 +12,9 @@ import { bankNameOf } from "../bank/topics.ts";
 import type { BankVersion } from "../bank/view.ts";
 import type { Log } from "../log/types.ts";
 import { bundledWorkerSource } from "../bundled-worker.ts";
-import { termStep, type KnowledgeTerm, type TermConstants, type TermSpec } from "./knowledge.ts";
+import { Conditions } from "../conditions.ts";
+import { banksOf, stepsOf, type KnowledgeTerm, type TermConstants, type TermSpec } from "./knowledge.ts";
 import type { KnowledgeMessage, KnowledgeWorkerData } from "./knowledge-worker.ts";
-import type { TermStep } from "./knowledge.ts";
 
 /** What a staleness bound waits on (`BankView.awaitVersion` has this shape too). */
 export interface Freshness {
@@ -40,18 +40,13 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
   const constants: (TermConstants | undefined)[] = specs.map(() => undefined);
   let versions: (readonly BankVersion[])[] = specs.map(() => []);
   let failure: Error | undefined;
-  let waiters: (() => void)[] = [];
-  const wake = () => {
-    const woken = waiters;
-    waiters = [];
-    woken.forEach((w) => w());
-  };
+  const conditions = new Conditions();
   let first: { resolve: () => void; reject: (error: Error) => void } | undefined;
   const ready = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
   const fail = (error: Error) => {
     failure ??= error;
     first?.reject(failure);
-    wake();
+    conditions.wake();
   };
   worker.on("message", (message: KnowledgeMessage) => {
     if (message.kind === "failed") return fail(new Error(`knowledge worker failed: ${message.message}`));
@@ -60,7 +55,7 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
     });
     versions = message.versions.map((v) => [...v]);
     first?.resolve();
-    wake();
+    conditions.wake();
   });
   worker.on("error", (error) => fail(new Error(`knowledge worker failed: ${error.message}`)));
   const exited = new Promise<void>((resolve) => worker.on("exit", () => resolve()));
@@ -73,49 +68,30 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
   }
   first = undefined;
 
-  const terms = specs.map((spec, i): KnowledgeTerm => {
-    let last: { constants: TermConstants; step: TermStep } | undefined;
-    return {
+  const terms = specs.map(
+    (spec, i): KnowledgeTerm => ({
       name: spec.kind,
       weight: spec.weight,
       spec,
       versions: () => [...versions[i]!],
-      prepare: () => {
+      prepare: stepsOf(spec, () => {
         if (failure) throw failure;
-        const now = constants[i];
-        if (!now) return undefined;
-        if (last?.constants !== now) last = { constants: now, step: termStep(spec, now) };
-        return last.step;
-      },
-    };
-  });
+        return constants[i];
+      }),
+    }),
+  );
   const freshness = (bank: string): Freshness => {
-    if (!specs.some((s) => (s.kind === "graph" ? [s.predictions, s.neighbours] : [s.pseudoLabels]).includes(bank))) throw new Error(`freshness: no term reads bank ${bank}`);
+    if (!specs.some((spec) => banksOf(spec).includes(bank))) throw new Error(`freshness: no term reads bank ${bank}`);
     const held = () => versions.flat().find((v) => bankNameOf(v.bank) === bank);
     return {
-      awaitVersion: (step, options = {}) =>
-        new Promise<void>((resolve, reject) => {
-          const minKeys = options.minKeys ?? 1;
-          let timer: NodeJS.Timeout | undefined;
-          const finish = (error?: Error) => {
-            if (timer) clearTimeout(timer);
-            options.signal?.removeEventListener("abort", onAbort);
-            waiters = waiters.filter((w) => w !== check);
-            if (error) reject(error);
-            else resolve();
-          };
-          const onAbort = () => finish(new Error(`aborted waiting for bank ${bank} to reach step ${step}`));
-          const check = () => {
-            const version = held();
-            if (failure) finish(failure);
-            else if (version && version.size >= minKeys && version.minStep >= step) finish();
-            else waiters.push(check);
-          };
-          if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(new Error(`timed out after ${options.timeoutMs} ms waiting for bank ${bank} to reach step ${step} on ${minKeys}+ keys`)), options.timeoutMs);
-          options.signal?.addEventListener("abort", onAbort, { once: true });
-          if (options.signal?.aborted) onAbort();
-          else check();
-        }),
+      awaitVersion: (step, options = {}) => {
+        const minKeys = options.minKeys ?? 1;
+        const fresh = () => {
+          const version = held();
+          return version !== undefined && version.size >= minKeys && version.minStep >= step;
+        };
+        return conditions.until(fresh, `bank ${bank} to reach step ${step} on ${minKeys}+ keys`, { ...options, subject: "knowledge", blocked: () => failure });
+      },
     };
   };
   return {

@@ -48,11 +48,11 @@ function betasOf(optimizer: tf.Optimizer): AdamBetas {
   return betas as AdamBetas;
 }
 
-/** Reads the state of `optimizer` (an Adam that has taken at least one step) for `model`. */
-export async function captureTrainerState(step: number, model: Model<unknown>, optimizer: tf.Optimizer, best: TrainerState["best"]): Promise<TrainerState> {
+/** Reads the state of `optimizer` (an Adam that has taken at least one step) for `model`, whose weights (as read for the checkpoint) name the moments. */
+export async function captureTrainerState(step: number, model: Model<unknown>, weights: readonly NamedWeight[], optimizer: tf.Optimizer, best: TrainerState["best"]): Promise<TrainerState> {
   const { accBeta1, accBeta2 } = betasOf(optimizer);
   const [iterations, ...moments] = await optimizer.getWeights();
-  const names = model.getWeights().map((w) => w.name);
+  const names = weights.map((w) => w.name);
   if (moments.length !== 2 * names.length) throw new Error(`trainer state: the optimizer holds ${moments.length} moments for ${names.length} weights`);
   const state: TrainerState = {
     step,
@@ -72,7 +72,7 @@ export async function captureTrainerState(step: number, model: Model<unknown>, o
 /** Puts `state` into a fresh Adam and the model's random generator. */
 export async function restoreTrainerState(state: TrainerState, model: Model<unknown>, optimizer: tf.Optimizer): Promise<void> {
   const { accBeta1, accBeta2 } = betasOf(optimizer);
-  const weights = model.getWeights();
+  const weights = model.variables;
   const { moments } = state.optimizer;
   if (moments.length !== 2 * weights.length || moments.some((m, i) => m.shape.join() !== weights[i % weights.length]!.shape.join())) {
     throw new Error(`trainer state of step ${state.step}: its moments [${moments.map((m) => `${m.name} [${m.shape}]`).join(", ")}] do not fit the model's weights`);
