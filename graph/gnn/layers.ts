@@ -32,8 +32,7 @@ export function dropout(x: Features, rate: number, rng: Rng): Features {
   if (rate <= 0) return x;
   const keep = 1 - rate;
   const mask = new Float32Array(isSparse(x) ? x.values.length : x.size);
-  rng.fillUniform(mask);
-  for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! < keep ? 1 / keep : 0;
+  rng.fillBernoulli(mask, keep, 1 / keep);
   if (!isSparse(x)) return tf.mul(x, tf.tensor2d(mask, x.shape)) as tf.Tensor2D;
   for (let i = 0; i < mask.length; i++) mask[i]! *= x.values[i]!;
   return withValues(x, mask);

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Rng } from "../graph/gnn/random.ts";
+
+test("fillBernoulli gives what fillUniform then a threshold gives, and leaves the generator where it would", () => {
+  // Probabilities on and off float32's grid, the ends, and seeds whose state starts above 2^31.
+  for (const p of [0, 1e-9, 0.1, 0.2, 1 / 3, 0.5, 0.8, 0.9, 1 - 2 ** -25, 1]) {
+    for (const seed of [1, 7, 0xfffffff0]) {
+      const uniform = new Rng(seed);
+      const bernoulli = new Rng(seed);
+      const expected = new Float32Array(200_003);
+      uniform.fillUniform(expected);
+      for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! < p ? 1 / p : 0;
+      const got = new Float32Array(expected.length);
+      bernoulli.fillBernoulli(got, p, 1 / p);
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(expected.buffer), `p = ${p}, seed ${seed}`);
+      assert.equal(bernoulli.u32(), uniform.u32());
+    }
+  }
+});
+
+test("a draw exactly at the threshold's float32 boundary is decided as fillUniform's value would be", () => {
+  // p just above a float32 value v: every draw that rounds to v counts as below p.
+  const v = Math.fround(0.3);
+  for (const p of [v, v + 2 ** -40, Math.fround(v + 2 ** -25)]) {
+    const draws = new Rng(3);
+    const values = new Float32Array(1 << 20);
+    draws.fillUniform(values);
+    const mask = new Float32Array(values.length);
+    new Rng(3).fillBernoulli(mask, p, 1);
+    for (let i = 0; i < values.length; i++) if ((values[i]! < p ? 1 : 0) !== mask[i]) assert.fail(`draw ${i} (${values[i]}) against p = ${p}`);
+  }
+});
