@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { initBackend, type BackendName } from "../graph/gnn/backend.ts";
 import { Rng } from "../graph/gnn/random.ts";
-import { fromCoo, meanAdjacency, normalizedAdjacency, rowNormalize, spmm, transpose, withValues, type SparseMatrix } from "../graph/gnn/sparse.ts";
+import { csrTimesDense, fromCoo, meanAdjacency, normalizedAdjacency, rowNormalize, spmm, transpose, withValues, type SparseMatrix } from "../graph/gnn/sparse.ts";
 import * as tf from "../graph/gnn/tf.ts";
 
 function randomSparse(rng: Rng, rows: number, cols: number, nnz: number): SparseMatrix {
@@ -24,6 +24,27 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
     assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol * (1 + Math.abs(expected[i]!)), `entry ${i}: ${actual[i]} vs ${expected[i]}`);
   }
 }
+
+test("csrTimesDense rounds as float32 accumulation in entry order does, bit for bit, for every width and with row ids", () => {
+  // Replay compares weights bit for bit, so the kernel's rounding is part of its contract.
+  const rng = new Rng(17);
+  for (const d of [1, 3, 4, 7, 8, 9, 12, 16, 17, 64]) {
+    const a = randomSparse(rng, 40, 50, 400);
+    const x = new Float32Array(60 * d);
+    rng.fillUniform(x, -1, 1);
+    const ids = Int32Array.from({ length: 50 }, () => rng.int(60));
+    for (const selection of [undefined, ids]) {
+      const expected = new Float32Array(40 * d);
+      for (let r = 0; r < 40; r++) {
+        for (let p = a.rowPtr[r]!; p < a.rowPtr[r + 1]!; p++) {
+          const from = (selection ? selection[a.colIdx[p]!]! : a.colIdx[p]!) * d;
+          for (let k = 0; k < d; k++) expected[r * d + k]! += a.values[p]! * x[from + k]!;
+        }
+      }
+      assert.deepEqual(new Uint32Array(csrTimesDense(a, x, d, selection).buffer), new Uint32Array(expected.buffer), `d = ${d}${selection ? ", with ids" : ""}`);
+    }
+  }
+});
 
 for (const backend of ["cpu", "wasm"] as BackendName[]) {
   describe(`spmm on ${backend}`, () => {

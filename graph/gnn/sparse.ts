@@ -33,23 +33,62 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
 /**
  * Row-major (rows × d) A · X for X row-major with d columns. With `ids`, column c of A reads row
  * ids[c] of X instead of row c (A times a row selection of X, without copying the rows).
+ *
+ * Each output element is summed over the row's entries in order, rounded to float32 after every
+ * addition, as a float32 output array accumulating `out += v * x` would be; holding eight columns
+ * in locals across the entries instead of loading and storing them each time is ~1.5x faster.
  */
 export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array): Float32Array {
-  const { rowPtr, colIdx, values } = a;
+  const { rowPtr, values } = a;
+  const cols = ids ? a.colIdx.map((c) => ids[c]!) : a.colIdx;
   const out = new Float32Array(a.shape[0] * d);
+  const f = Math.fround;
   for (let r = 0, o = 0; r < a.shape[0]; r++, o += d) {
-    for (let p = rowPtr[r]!; p < rowPtr[r + 1]!; p++) {
-      const v = values[p]!;
-      const xo = (ids ? ids[colIdx[p]!]! : colIdx[p]!) * d;
-      // Unrolled by four: about 1.7x faster than the plain loop under V8 here.
-      let k = 0;
-      for (; k + 3 < d; k += 4) {
-        out[o + k]! += v * x[xo + k]!;
-        out[o + k + 1]! += v * x[xo + k + 1]!;
-        out[o + k + 2]! += v * x[xo + k + 2]!;
-        out[o + k + 3]! += v * x[xo + k + 3]!;
+    const start = rowPtr[r]!;
+    const end = rowPtr[r + 1]!;
+    let k = 0;
+    for (; k + 8 <= d; k += 8) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      for (let p = start; p < end; p++) {
+        const v = values[p]!;
+        const xo = cols[p]! * d + k;
+        s0 = f(s0 + v * x[xo]!);
+        s1 = f(s1 + v * x[xo + 1]!);
+        s2 = f(s2 + v * x[xo + 2]!);
+        s3 = f(s3 + v * x[xo + 3]!);
+        s4 = f(s4 + v * x[xo + 4]!);
+        s5 = f(s5 + v * x[xo + 5]!);
+        s6 = f(s6 + v * x[xo + 6]!);
+        s7 = f(s7 + v * x[xo + 7]!);
       }
-      for (; k < d; k++) out[o + k]! += v * x[xo + k]!;
+      out[o + k] = s0;
+      out[o + k + 1] = s1;
+      out[o + k + 2] = s2;
+      out[o + k + 3] = s3;
+      out[o + k + 4] = s4;
+      out[o + k + 5] = s5;
+      out[o + k + 6] = s6;
+      out[o + k + 7] = s7;
+    }
+    for (; k + 4 <= d; k += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = start; p < end; p++) {
+        const v = values[p]!;
+        const xo = cols[p]! * d + k;
+        s0 = f(s0 + v * x[xo]!);
+        s1 = f(s1 + v * x[xo + 1]!);
+        s2 = f(s2 + v * x[xo + 2]!);
+        s3 = f(s3 + v * x[xo + 3]!);
+      }
+      out[o + k] = s0;
+      out[o + k + 1] = s1;
+      out[o + k + 2] = s2;
+      out[o + k + 3] = s3;
+    }
+    for (; k < d; k++) {
+      let s = 0;
+      for (let p = start; p < end; p++) s = f(s + values[p]! * x[cols[p]! * d + k]!);
+      out[o + k] = s;
     }
   }
   return out;
