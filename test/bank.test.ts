@@ -334,6 +334,24 @@ function storeSuite(): void {
       assert.deepEqual({ min: store.steps.min(), max: store.steps.max() }, { min: Math.min(...[...reference.values()].map((v) => v[1])), max: Math.max(...[...reference.values()].map((v) => v[1])) });
     });
 
+    it("copies values bit for bit into a caller's array at any offset, rows of every width, misses zeroed", () => {
+      for (const dim of [1, 3, 16, 17, 40]) {
+        const store = new VectorStore(dim, 2);
+        const bits = (k: number) => Uint32Array.from({ length: dim }, (_, j) => (k * 7919 + j * 104729) >>> 0 | (j === 0 ? 0x7fa00000 : 0));
+        for (let k = 0; k < 50; k++) store.set(`k${k}`, new Float32Array(bits(k).buffer), k);
+        const keys = ["k3", "none", "k49", "k0"];
+        const buffer = new Float32Array(3 + keys.length * dim).fill(5);
+        const { values, found, steps } = store.lookup(keys, "zeros", buffer.subarray(3));
+        assert.deepEqual([...found], [1, 0, 1, 1]);
+        assert.deepEqual([...steps], [3, -1, 49, 0]);
+        const got = new Uint32Array(values.buffer, values.byteOffset, keys.length * dim);
+        assert.deepEqual([...got.subarray(0, dim)], [...bits(3)], `dim ${dim}: a NaN payload and every other bit pattern survive`);
+        assert.deepEqual([...got.subarray(dim, 2 * dim)], new Array(dim).fill(0));
+        assert.deepEqual([...got.subarray(3 * dim)], [...bits(0)]);
+        assert.deepEqual([...buffer.subarray(0, 3)], [5, 5, 5], "nothing before the caller's offset is written");
+      }
+    });
+
     it("compares keys by their UTF-8, as the writer encodes them (a lone surrogate is U+FFFD)", () => {
       const store = new VectorStore(1);
       store.set("a\uD800", vec(1), 1);
