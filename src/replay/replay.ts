@@ -195,7 +195,8 @@ function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number,
     for (const step of states.keys()) {
       // Both keep a step at least: the victim the one after its last claimed, the new executor the one after the split.
       if (step <= claimed || step >= end) continue;
-      if (at === undefined || Math.abs(step - (claimed + end) / 2) < Math.abs(at - (claimed + end) / 2)) at = step;
+      // Of two as near, the later: the new executor opens its bank views first, the victim goes straight on.
+      if (at === undefined || Math.abs(step - (claimed + end) / 2) <= Math.abs(at - (claimed + end) / 2)) at = step;
     }
     if (at !== undefined && (!best || end - claimed > best.end - best.claimed)) best = { victim, claimed, end, at };
   }
