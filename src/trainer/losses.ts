@@ -75,6 +75,8 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
     let total = 0;
     let weightSum = 0;
     const soft = distance === "kl" || distance === "softmax-l2" ? logSoftmaxRows(x, n, d) : undefined;
+    // softmax(x) once per node rather than once per pair: a node is in many pairs.
+    const probs = soft?.map(Math.exp);
     for (let k = 0; k < m; k++) {
       const w = weights ? weights[k]! : 1;
       if (w === 0) continue;
@@ -90,19 +92,19 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
           if (v > 0) dist += v * (Math.log(v) - soft![xo + c]!);
         }
         total += w * dist;
-        for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * Math.exp(soft![xo + c]!) - values[vo + c]!);
+        for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs![xo + c]! - values[vo + c]!);
       } else if (distance === "softmax-l2") {
         let dist = 0;
         let dot = 0;
         for (let c = 0; c < d; c++) {
-          const p = Math.exp(soft![xo + c]!);
+          const p = probs![xo + c]!;
           const diff = p - values[vo + c]!;
           dist += diff * diff;
           dot += 2 * diff * p;
         }
         total += w * dist;
         for (let c = 0; c < d; c++) {
-          const p = Math.exp(soft![xo + c]!);
+          const p = probs![xo + c]!;
           grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
         }
       } else if (distance === "l2") {
