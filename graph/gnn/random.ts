@@ -69,32 +69,22 @@ export class Rng {
 
   /**
    * Fills `out` with `value` where a uniform draw is below `p` and 0 elsewhere: the same draws and
-   * the same outcome as `fillUniform(out)` followed by `out[i] < p ? value : 0`, about 8x faster.
+   * the same outcome as `fillUniform(out)` followed by `out[i] < p ? value : 0`, about twice as fast.
    * The test is branch-free, since a comparison of random draws is mispredicted half the time.
    */
   fillBernoulli(out: Float32Array, p: number, value: number): void {
-    const below = drawsBelow(p);
-    if (below === 0 || !Number.isFinite(value)) {
-      // All zeros, or a value that 0 × value would make NaN: the plain way.
-      this.fillUniform(out);
+    this.fillUniform(out);
+    if (!(p > 0 && value > 0 && value < Infinity)) {
+      // No draw is below p (p ≤ 0 or NaN), or 0 × value would not be +0: the plain way.
       for (let i = 0; i < out.length; i++) out[i] = out[i]! < p ? value : 0;
       return;
     }
-    let a = this.a | 0, b = this.b | 0, c = this.c | 0, d = this.d | 0;
-    for (let i = 0; i < out.length; i++) {
-      const t = (((a + b) | 0) + d) | 0;
-      d = (d + 1) | 0;
-      a = b ^ (b >>> 9);
-      b = (c + (c << 3)) | 0;
-      c = (c << 21) | (c >>> 11);
-      c = (c + t) | 0;
-      // 1 when t < below, else 0 (never -0): (below - 1 - t) / 2^32 lies in [0, 1) or [-1, 0).
-      out[i] = (Math.floor((below - 1 - (t >>> 0)) * 2.3283064365386963e-10) + 1) * value;
-    }
-    this.a = a;
-    this.b = b;
-    this.c = c;
-    this.d = d;
+    // Draws are non-negative float32s, whose bit patterns order as their values do: a draw is
+    // below p when its bits are below those of the least float32 ≥ p, and `>>> 31` of the
+    // difference says so without a branch.
+    const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
+    const below = leastFloat32Bits(Math.min(p, 1));
+    for (let i = 0; i < out.length; i++) out[i] = ((bits[i]! - below) >>> 31) * value;
   }
 
   /** The generator's whole state: a generator given it by `restore` draws what this one draws next. */
@@ -113,14 +103,9 @@ export class Rng {
   }
 }
 
-/** How many 32-bit draws t give a `fillUniform` value (t / 2^32 rounded to float32) below `p`: they are 0 .. result - 1. */
-function drawsBelow(p: number): number {
-  let lo = 0;
-  let hi = 2 ** 32;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (Math.fround(mid / 4294967296) < p) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** The bit pattern of the least float32 ≥ x, for x in (0, 1]. */
+function leastFloat32Bits(x: number): number {
+  const f = new Float32Array([x]);
+  const bits = new Int32Array(f.buffer);
+  return f[0]! < x ? bits[0]! + 1 : bits[0]!;
 }
