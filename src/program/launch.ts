@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { openLog, type LogConfig } from "../log/open-log.ts";
 import type { Log } from "../log/types.ts";
 import { loadProgram } from "./load.ts";
@@ -64,17 +65,6 @@ export interface RunningProgram {
 }
 
 const isLog = (value: LaunchOptions["log"]): value is Log => typeof value === "object" && "produce" in value;
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 
 export async function launch(options: LaunchOptions): Promise<RunningProgram> {
   const kind = options.launcher ?? "inline";
@@ -187,7 +177,7 @@ class Supervisor {
           this.#end?.({ state: "failed", reason: `the stop condition threw: ${error instanceof Error ? error.message : String(error)}` });
         }
       }
-      await sleep(250, this.#ending.signal);
+      await sleep(250, undefined, { signal: this.#ending.signal }).catch(() => undefined);
     }
   }
 
@@ -219,7 +209,7 @@ class Supervisor {
       }
       const backoff = policy.kind === "on-failure" ? Math.min((policy.backoffMs ?? 500) * 2 ** restarts, policy.maxBackoffMs ?? 30_000) : 0;
       restarts++;
-      await sleep(backoff, this.#ending.signal);
+      await sleep(backoff, undefined, { signal: this.#ending.signal }).catch(() => undefined);
       if (this.#stopping) {
         this.#ended.set(key, { exit, restarts });
         return exit;

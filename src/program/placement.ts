@@ -27,7 +27,6 @@ export interface ChildPlacementOptions {
   readonly logDir?: string;
 }
 
-/** How a worker thread's or child process's exit code (or signal) ends a replica. */
 /** How a replica run as an effect ended: completed, interrupted (stopped), or failed with the first line of its cause. */
 export function replicaExitOf(exit: Exit.Exit<unknown, unknown>): ReplicaExit {
   if (Exit.isSuccess(exit)) return { kind: "completed" };
@@ -35,6 +34,7 @@ export function replicaExitOf(exit: Exit.Exit<unknown, unknown>): ReplicaExit {
   return { kind: "failed", reason: Cause.pretty(exit.cause).split("\n")[0] ?? "failed" };
 }
 
+/** How a worker thread's or child process's exit code (or signal) ends a replica. */
 export function exitOf(code: number | null, signal: NodeJS.Signals | null): ReplicaExit {
   if (code === EXIT.completed) return { kind: "completed" };
   if (code === EXIT.stopped) return { kind: "stopped" };

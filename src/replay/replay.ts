@@ -118,7 +118,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
     // Every executor, this thread included, replays a range and then takes half of the largest left.
     const own = (async () => {
       const outcomes: SegmentOutcome[] = [];
-      for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress));
+      for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress, true));
       return outcomes;
     })();
     const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, take, progress, notes)));

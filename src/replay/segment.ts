@@ -75,18 +75,19 @@ export class SegmentReplayer {
   /**
    * Replays the steps after `from` (resuming from `state` when `from` > 0) for as long as `claims`
    * gives them, comparing each step and checkpoint with the original; stops at the first divergence.
-   * Each run opens its own bank views, which only move forward through the history.
+   * Each run opens its own bank views, which only move forward through the history. `yieldEachStep`
+   * lets other work on this thread (the coordinator hearing from workers) run between steps.
    */
-  async run(from: number, state: TrainerState | undefined, claims: StepClaims, onStep?: (step: number) => void): Promise<SegmentOutcome> {
+  async run(from: number, state: TrainerState | undefined, claims: StepClaims, onStep?: (step: number) => void, yieldEachStep = false): Promise<SegmentOutcome> {
     const knowledge = await openTerms(this.log, this.manifest.namespace, this.manifest.trainer.knowledge, { replay: true });
     try {
-      return await this.runWith(knowledge, from, state, claims, onStep);
+      return await this.runWith(knowledge, from, state, claims, onStep, yieldEachStep);
     } finally {
       await knowledge.close();
     }
   }
 
-  private async runWith(knowledge: OpenTerms, from: number, state: TrainerState | undefined, claims: StepClaims, onStep?: (step: number) => void): Promise<SegmentOutcome> {
+  private async runWith(knowledge: OpenTerms, from: number, state: TrainerState | undefined, claims: StepClaims, onStep: ((step: number) => void) | undefined, yieldEachStep: boolean): Promise<SegmentOutcome> {
     const stop = new AbortController();
     let divergence: Divergence | undefined;
     const diverge = (d: Divergence) => {
@@ -107,8 +108,7 @@ export class SegmentReplayer {
       { ...this.setup, steps: this.steps, knowledge: knowledge.terms, signal: stop.signal, ...(resume ? { resume } : {}) },
       {
         beforeStep: async (step) => {
-          // Lets the coordinator, on this thread, hear from workers between steps.
-          await new Promise(setImmediate);
+          if (yieldEachStep) await new Promise(setImmediate);
           if (!claims.claim(step)) return stop.abort();
           const recorded = this.original[step - 1];
           if (!recorded || recorded.step !== step) return diverge({ step, what: "step", original: recorded?.step, replayed: step });

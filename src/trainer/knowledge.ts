@@ -51,7 +51,7 @@ export type TermConstants =
   | { readonly kind: "pseudo"; readonly rows: Int32Array; readonly labels: Int32Array; readonly confidences: Float32Array };
 
 /** The loss that a term's constants give. */
-export function termStep(spec: TermSpec, constants: TermConstants): TermStep {
+function termStep(spec: TermSpec, constants: TermConstants): TermStep {
   if (constants.kind === "graph") {
     if (spec.kind !== "graph") throw new Error(`term ${spec.kind} was given graph constants`);
     const pairs = { rows: constants.rows, neighbourValues: constants.neighbourValues };
@@ -240,7 +240,7 @@ export function pseudoLabelTerm(options: PseudoLabelTermOptions): ViewTerm {
   const spec: TermSpec = { kind: "pseudo", pseudoLabels: pseudoLabels.bankName, ...settings };
   const constants = memoised(versions, (graph): TermConstants | undefined => {
     if (pseudoLabels.size === 0) return undefined;
-    const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
+    const ids = nodeIds(graph);
     const { values, found } = pseudoLabels.lookup(ids);
     const { train } = graph.masks();
     const rows: number[] = [];
