@@ -32,53 +32,52 @@ function softmaxRows(x: Float32Array, d: number): Float32Array {
   return out;
 }
 
-function rowsOf(x: Float32Array, d: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * d);
-  rows.forEach((r, k) => out.set(x.subarray(r * d, (r + 1) * d), k * d));
-  return out;
-}
-
 const n = 6;
 const d = 4;
 const rows = Int32Array.of(0, 2, 2, 5, 3);
+/** Pair k's neighbour value is row neighbours[k] of three value rows: rows 1 and 2 are shared by two pairs each. */
+const neighbours = Int32Array.of(1, 0, 2, 1, 2);
+const valueRows = 3;
 
 test("each distance is 0 when the outputs equal the neighbour values", () => {
   const x = random(n * d);
   const outputs = tf.tensor2d(x, [n, d]);
+  // Each pair's neighbour value is the value row of its own node.
   const same: Record<GraphDistance, Float32Array> = {
-    kl: rowsOf(softmaxRows(x, d), d, rows),
-    "softmax-l2": rowsOf(softmaxRows(x, d), d, rows),
-    l2: rowsOf(x, d, rows),
+    kl: softmaxRows(x, d),
+    "softmax-l2": softmaxRows(x, d),
+    l2: x,
     // Cosine ignores the scale.
-    cosine: rowsOf(x, d, rows).map((v) => 3 * v),
+    cosine: x.map((v) => 3 * v),
   };
   for (const [distance, values] of Object.entries(same) as Array<[GraphDistance, Float32Array]>) {
-    const loss = graphRegularization(outputs, { rows, neighbourValues: values }, { distance }).dataSync()[0]!;
+    const loss = graphRegularization(outputs, { rows, neighbours: rows, values }, { distance }).dataSync()[0]!;
     assert.ok(Math.abs(loss) < 1e-6, `${distance}: ${loss}`);
-    const other = graphRegularization(outputs, { rows, neighbourValues: rowsOf(distance === "kl" || distance === "softmax-l2" ? softmaxRows(random(n * d), d) : random(n * d), d, rows) }, { distance });
+    const other = graphRegularization(outputs, { rows, neighbours: rows, values: distance === "kl" || distance === "softmax-l2" ? softmaxRows(random(n * d), d) : random(n * d) }, { distance });
     assert.ok(other.dataSync()[0]! > 1e-3, `${distance} is positive for other values`);
   }
 });
 
 test("KL is the cross-entropy to the neighbour's distribution minus its entropy, weighted as documented", () => {
   const x = random(n * d);
-  const q = softmaxRows(random(rows.length * d), d);
+  const q = softmaxRows(random(valueRows * d), d);
   const weights = Float32Array.of(1, 0.5, 2, 0, 1);
   const p = softmaxRows(x, d);
   let sum = 0;
   let wsum = 0;
   for (let k = 0; k < rows.length; k++) {
     let kl = 0;
-    for (let c = 0; c < d; c++) kl += q[k * d + c]! * Math.log(q[k * d + c]! / p[rows[k]! * d + c]!);
+    const v = neighbours[k]! * d;
+    for (let c = 0; c < d; c++) kl += q[v + c]! * Math.log(q[v + c]! / p[rows[k]! * d + c]!);
     sum += weights[k]! * kl;
     wsum += weights[k]!;
   }
   const outputs = tf.tensor2d(x, [n, d]);
-  const mean = graphRegularization(outputs, { rows, neighbourValues: q, weights }, { distance: "kl" }).dataSync()[0]!;
-  const total = graphRegularization(outputs, { rows, neighbourValues: q, weights }, { distance: "kl", reduction: "sum" }).dataSync()[0]!;
+  const mean = graphRegularization(outputs, { rows, neighbours, values: q, weights }, { distance: "kl" }).dataSync()[0]!;
+  const total = graphRegularization(outputs, { rows, neighbours, values: q, weights }, { distance: "kl", reduction: "sum" }).dataSync()[0]!;
   assert.ok(Math.abs(mean - sum / wsum) < 1e-5, `${mean} vs ${sum / wsum}`);
   assert.ok(Math.abs(total - sum) < 1e-5, `${total} vs ${sum}`);
-  const empty = graphRegularization(outputs, { rows: new Int32Array(0), neighbourValues: new Float32Array(0) }, { distance: "kl" });
+  const empty = graphRegularization(outputs, { rows: new Int32Array(0), neighbours: new Int32Array(0), values: new Float32Array(0) }, { distance: "kl" });
   assert.equal(empty.dataSync()[0], 0);
 });
 
@@ -86,10 +85,10 @@ test("gradients on wasm match finite differences, reach the outputs only, and le
   assert.equal(tf.getBackend(), "wasm");
   const x = random(n * d);
   for (const distance of ["kl", "softmax-l2", "l2", "cosine"] as const) {
-    const values = distance === "kl" || distance === "softmax-l2" ? softmaxRows(random(rows.length * d), d) : random(rows.length * d);
+    const values = distance === "kl" || distance === "softmax-l2" ? softmaxRows(random(valueRows * d), d) : random(valueRows * d);
     const weights = Float32Array.of(1, 0.5, 2, 1, 0.25);
     const valuesBefore = Float32Array.from(values);
-    const f = (t: tf.Tensor): tf.Scalar => graphRegularization(t as tf.Tensor2D, { rows, neighbourValues: values, weights }, { distance });
+    const f = (t: tf.Tensor): tf.Scalar => graphRegularization(t as tf.Tensor2D, { rows, neighbours, values, weights }, { distance });
     const grad = tf.grad(f)(tf.tensor2d(x, [n, d])).dataSync();
     const at = (y: Float32Array): number => f(tf.tensor2d(y, [n, d])).dataSync()[0]!;
     for (let i = 0; i < n * d; i++) {
@@ -114,7 +113,7 @@ test("the bank is a constant: gradients reach the model's weights but not the mo
   const { grads } = tf.variableGrads(() => {
     const logits = student.forward({ features }, { training: true });
     const all = Int32Array.from({ length: n }, (_, i) => i);
-    const reg = graphRegularization(logits, { rows: all, neighbourValues: rowsOf(bank, d, Int32Array.of(1, 2, 3, 4, 5, 0)) }, { distance: "kl" });
+    const reg = graphRegularization(logits, { rows: all, neighbours: Int32Array.of(1, 2, 3, 4, 5, 0), values: bank }, { distance: "kl" });
     const pl = pseudoLabelLoss(logits, Int32Array.of(1, 4), Int32Array.of(0, 3));
     return tf.add(reg, pl) as tf.Scalar;
   }, [...student.variables, ...teacher.variables]);
@@ -151,16 +150,18 @@ test("pseudoLabelLoss is the confidence-weighted cross-entropy on the given rows
 
 test("wrong shapes and values are refused with messages that say what is wrong", () => {
   const outputs = tf.tensor2d(random(n * d), [n, d]);
-  const q = softmaxRows(random(rows.length * d), d);
+  const q = softmaxRows(random(valueRows * d), d);
   const reg = (pairs: Parameters<typeof graphRegularization>[1], distance: GraphDistance = "kl") => () => graphRegularization(outputs, pairs, { distance });
-  assert.throws(reg({ rows, neighbourValues: q.subarray(0, 10) }), /neighbourValues has 10 values, expected pairs \(5\) × output width \(4\) = 20/);
-  assert.throws(reg({ rows: Int32Array.of(0, 1, 2, 3, 6), neighbourValues: q }), /rows\[4\] = 6 is not an output row \(the outputs have 6 rows\)/);
-  assert.throws(reg({ rows, neighbourValues: q, weights: new Float32Array(3) }), /weights has 3 entries, expected one per pair \(5\)/);
-  assert.throws(reg({ rows, neighbourValues: q, weights: Float32Array.of(1, 1, -1, 1, 1) }), /weights\[2\] = -1/);
-  assert.throws(reg({ rows, neighbourValues: random(rows.length * d, 0, 1) }), /sums to .*, not 1; this distance needs class probabilities/);
-  assert.throws(reg({ rows, neighbourValues: Float32Array.from(q).fill(NaN, 3, 4) }, "l2"), /neighbourValues\[3\] \(pair 0\) is NaN/);
-  assert.throws(() => graphRegularization(tf.tensor1d([1, 2]) as unknown as tf.Tensor2D, { rows: new Int32Array(0), neighbourValues: new Float32Array(0) }, { distance: "l2" }), /outputs must be a rank-2 tensor \(nodes × width\), got shape \[2\]/);
-  assert.throws(() => graphRegularization(outputs, { rows, neighbourValues: q }, { distance: "euclid" as GraphDistance }), /unknown distance "euclid"/);
+  assert.throws(reg({ rows, neighbours, values: q.subarray(0, 10) }), /values has 10 numbers, not a whole number of rows of the output width \(4\)/);
+  assert.throws(reg({ rows: Int32Array.of(0, 1, 2, 3, 6), neighbours, values: q }), /rows\[4\] = 6 is not a row of the outputs \(there are 6\)/);
+  assert.throws(reg({ rows, neighbours: Int32Array.of(1, 0, 3, 1, 2), values: q }), /neighbours\[2\] = 3 is not a row of the values \(there are 3\)/);
+  assert.throws(reg({ rows, neighbours: neighbours.subarray(0, 4), values: q }), /5 rows but 4 neighbours; expected one neighbour per pair/);
+  assert.throws(reg({ rows, neighbours, values: q, weights: new Float32Array(3) }), /weights has 3 entries, expected one per pair \(5\)/);
+  assert.throws(reg({ rows, neighbours, values: q, weights: Float32Array.of(1, 1, -1, 1, 1) }), /weights\[2\] = -1/);
+  assert.throws(reg({ rows, neighbours, values: random(valueRows * d, 0, 1) }), /row 0 of the values sums to .*, not 1; this distance needs class probabilities/);
+  assert.throws(reg({ rows, neighbours, values: Float32Array.from(q).fill(NaN, 5, 6) }, "l2"), /values\[5\] \(row 1\) is NaN/);
+  assert.throws(() => graphRegularization(tf.tensor1d([1, 2]) as unknown as tf.Tensor2D, { rows: new Int32Array(0), neighbours: new Int32Array(0), values: new Float32Array(0) }, { distance: "l2" }), /outputs must be a rank-2 tensor \(nodes × width\), got shape \[2\]/);
+  assert.throws(() => graphRegularization(outputs, { rows, neighbours, values: q }, { distance: "euclid" as GraphDistance }), /unknown distance "euclid"/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0, 1), Int32Array.of(1)), /2 rows but 1 labels/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0), Int32Array.of(4)), /labels\[0\] = 4 is not a class in 0..3/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0), Int32Array.of(1), Float32Array.of(1, 1)), /confidences has 2 entries/);
@@ -205,6 +206,7 @@ test("on a small homophilous graph, graph regularisation from a stale bank lifts
     }
   }
   const rowsOfPairs = Int32Array.from(pairRows);
+  const neighboursOfPairs = Int32Array.from(pairNbrs);
   const weights = Float32Array.from(pairWeights);
 
   const run = (regularise: boolean): number => {
@@ -214,22 +216,21 @@ test("on a small homophilous graph, graph regularisation from a stale bank lifts
     const inputs = { features };
     const K = 10;
     let checkpoint = model.getWeights();
-    let neighbourValues: Float32Array | undefined;
+    let targets: Float32Array | undefined;
     for (let step = 0; step < 200; step++) {
       if (regularise && step % K === 0) {
         // The maker sees the checkpoint written K steps ago: the bank is K..2K-1 steps stale.
         if (step > 0) {
           maker.setWeights(checkpoint);
-          const targets = bankTargets(maker.predict(inputs).dataSync() as Float32Array, classes, { align: true, temperature: 0.3, clamp: { rows: train, labels: trainLabels } });
-          neighbourValues = rowsOf(targets, classes, Int32Array.from(pairNbrs));
+          targets = bankTargets(maker.predict(inputs).dataSync() as Float32Array, classes, { align: true, temperature: 0.3, clamp: { rows: train, labels: trainLabels } });
         }
         checkpoint = model.getWeights();
       }
-      const values = neighbourValues;
+      const values = targets;
       optimizer.minimize(() => {
         const logits = model.forward(inputs, { training: true });
         const ce = tf.add(maskedSoftmaxCrossEntropy(logits, g.labels, trainMask), model.regularization()) as tf.Scalar;
-        return values ? (tf.add(ce, graphRegularization(logits, { rows: rowsOfPairs, neighbourValues: values, weights }, { distance: "kl", reduction: "sum" })) as tf.Scalar) : ce;
+        return values ? (tf.add(ce, graphRegularization(logits, { rows: rowsOfPairs, neighbours: neighboursOfPairs, values, weights }, { distance: "kl", reduction: "sum" })) as tf.Scalar) : ce;
       }, false, model.variables as tf.Variable[]);
     }
     const predicted = tf.argMax(model.forward(inputs, { training: false }), 1).dataSync();

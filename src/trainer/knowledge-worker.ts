@@ -77,11 +77,11 @@ try {
 }
 
 function arraysOf(constants: TermConstants): (Int32Array | Float32Array)[] {
-  return constants.kind === "graph" ? [constants.rows, constants.neighbourValues] : [constants.rows, constants.labels, constants.confidences];
+  return constants.kind === "graph" ? [constants.rows, constants.neighbours, constants.values] : [constants.rows, constants.labels, constants.confidences];
 }
 
 function copyOf(constants: TermConstants): TermConstants {
   return constants.kind === "graph"
-    ? { kind: "graph", rows: constants.rows.slice(), neighbourValues: constants.neighbourValues.slice() }
+    ? { kind: "graph", rows: constants.rows.slice(), neighbours: constants.neighbours.slice(), values: constants.values.slice() }
     : { kind: "pseudo", rows: constants.rows.slice(), labels: constants.labels.slice(), confidences: constants.confidences.slice() };
 }

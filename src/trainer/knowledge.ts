@@ -47,14 +47,14 @@ export interface ViewTerm extends KnowledgeTerm {
 
 /** A term's constants for a step, as plain data that can cross to another thread. */
 export type TermConstants =
-  | { readonly kind: "graph"; readonly rows: Int32Array; readonly neighbourValues: Float32Array }
+  | { readonly kind: "graph"; readonly rows: Int32Array; readonly neighbours: Int32Array; readonly values: Float32Array }
   | { readonly kind: "pseudo"; readonly rows: Int32Array; readonly labels: Int32Array; readonly confidences: Float32Array };
 
 /** The loss that a term's constants give. */
 function termStep(spec: TermSpec, constants: TermConstants): TermStep {
   if (constants.kind === "graph") {
     if (spec.kind !== "graph") throw new Error(`term ${spec.kind} was given graph constants`);
-    const pairs = { rows: constants.rows, neighbourValues: constants.neighbourValues };
+    const pairs = { rows: constants.rows, neighbours: constants.neighbours, values: constants.values };
     return { size: pairs.rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: spec.distance ?? "kl" }) };
   }
   if (spec.kind !== "pseudo") throw new Error(`term ${spec.kind} was given pseudo-label constants`);
@@ -116,13 +116,7 @@ export function graphRegularizationTerm(options: GraphRegularizationTermOptions)
     const { classes, targets, found } = bank;
     const { rows, cols } = pairsOf(graph, found);
     if (rows.length === 0) return undefined;
-    const neighbourValues = new Float32Array(rows.length * classes);
-    for (let k = 0; k < cols.length; k++) {
-      const from = cols[k]! * classes;
-      const to = k * classes;
-      for (let c = 0; c < classes; c++) neighbourValues[to + c] = targets[from + c]!;
-    }
-    return { kind: "graph", rows, neighbourValues };
+    return { kind: "graph", rows, neighbours: cols, values: targets };
   });
   return { name: "graph", weight: options.weight, spec, versions, constants, prepare: stepsOf(spec, constants) };
 }

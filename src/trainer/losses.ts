@@ -26,12 +26,18 @@ import * as tf from "../../graph/gnn/tf.ts";
  */
 export type GraphDistance = "kl" | "softmax-l2" | "l2" | "cosine";
 
-/** Pairs (node, neighbour): the graph's edges and nearest neighbours by embedding alike. */
+/**
+ * Pairs (node, neighbour): the graph's edges and nearest neighbours by embedding alike. A
+ * neighbour's bank value is a row of `values`, which many pairs share (a node is the neighbour of
+ * many), so the values are held once per neighbour node, not once per pair.
+ */
 export interface NeighbourPairs {
   /** rows[k] is the output row (the node) that pair k regularises. */
   readonly rows: Int32Array;
-  /** Row-major, pairs × d: the bank's value for pair k's neighbour, d = the outputs' width. A constant. */
-  readonly neighbourValues: Float32Array;
+  /** neighbours[k] is the row of `values` that holds pair k's neighbour's bank value. */
+  readonly neighbours: Int32Array;
+  /** Row-major, (value rows) × d: bank values, d = the outputs' width. Constants. */
+  readonly values: Float32Array;
   /** Non-negative weight of each pair; 1 for every pair when absent. */
   readonly weights?: Float32Array;
 }
@@ -47,102 +53,164 @@ export interface GraphRegularizationOptions {
 
 /**
  * Neural Structured Learning's neighbour loss: the weighted distance between each node's output
- * (outputs[rows[k]]) and its neighbour's bank value (neighbourValues row k). 0 when there are no
- * pairs or no pair has weight. Differentiable with respect to `outputs` only.
+ * (outputs[rows[k]]) and its neighbour's bank value (values row neighbours[k]). 0 when there are
+ * no pairs or no pair has weight. Differentiable with respect to `outputs` only.
  */
 export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs, options: GraphRegularizationOptions): tf.Scalar {
   const name = "graphRegularization";
   const [n, d] = checkOutputs(name, outputs);
-  const { rows, neighbourValues: values, weights } = pairs;
+  const { rows, neighbours, values, weights } = pairs;
   const m = rows.length;
-  checkRows(name, rows, n);
-  if (values.length !== m * d) {
-    throw new Error(`${name}: neighbourValues has ${values.length} values, expected pairs (${m}) × output width (${d}) = ${m * d}`);
-  }
+  checkRows(name, "rows", rows, n, "the outputs");
+  if (values.length % d !== 0) throw new Error(`${name}: values has ${values.length} numbers, not a whole number of rows of the output width (${d})`);
+  if (neighbours.length !== m) throw new Error(`${name}: ${m} rows but ${neighbours.length} neighbours; expected one neighbour per pair`);
+  checkRows(name, "neighbours", neighbours, values.length / d, "the values");
   if (weights) checkWeights(name, "weights", weights, m);
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) throw new Error(`${name}: neighbourValues[${i}] (pair ${Math.floor(i / d)}) is ${values[i]}`);
+    if (!Number.isFinite(values[i]!)) throw new Error(`${name}: values[${i}] (row ${Math.floor(i / d)}) is ${values[i]}`);
   }
   const distance = options.distance;
-  if (distance === "kl" || distance === "softmax-l2") checkDistributions(name, values, m, d);
+  if (distance === "kl" || distance === "softmax-l2") checkDistributions(name, values, values.length / d, d);
   else if (distance !== "l2" && distance !== "cosine") throw new Error(`${name}: unknown distance "${distance as string}"; use kl, softmax-l2, l2 or cosine`);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") throw new Error(`${name}: unknown reduction "${reduction as string}"; use mean or sum`);
 
   const op = tf.customGrad((...inputs) => {
     const x = (inputs[0] as tf.Tensor2D).dataSync() as Float32Array;
-    const grad = new Float32Array(n * d);
-    let total = 0;
-    let weightSum = 0;
-    const soft = distance === "kl" || distance === "softmax-l2" ? logSoftmaxRows(x, n, d) : undefined;
-    // softmax(x) once per node rather than once per pair: a node is in many pairs.
-    const probs = soft?.map(Math.exp);
-    for (let k = 0; k < m; k++) {
-      const w = weights ? weights[k]! : 1;
-      if (w === 0) continue;
-      weightSum += w;
-      const xo = rows[k]! * d;
-      const vo = k * d;
-      if (distance === "kl") {
-        let dist = 0;
-        let mass = 0;
-        for (let c = 0; c < d; c++) {
-          const v = values[vo + c]!;
-          mass += v;
-          if (v > 0) dist += v * (Math.log(v) - soft![xo + c]!);
-        }
-        total += w * dist;
-        for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs![xo + c]! - values[vo + c]!);
-      } else if (distance === "softmax-l2") {
-        let dist = 0;
-        let dot = 0;
-        for (let c = 0; c < d; c++) {
-          const p = probs![xo + c]!;
-          const diff = p - values[vo + c]!;
-          dist += diff * diff;
-          dot += 2 * diff * p;
-        }
-        total += w * dist;
-        for (let c = 0; c < d; c++) {
-          const p = probs![xo + c]!;
-          grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
-        }
-      } else if (distance === "l2") {
-        let dist = 0;
-        for (let c = 0; c < d; c++) {
-          const diff = x[xo + c]! - values[vo + c]!;
-          dist += diff * diff;
-          grad[xo + c]! += 2 * w * diff;
-        }
-        total += w * dist;
-      } else {
-        let dot = 0;
-        let xx = 0;
-        let vv = 0;
-        for (let c = 0; c < d; c++) {
-          dot += x[xo + c]! * values[vo + c]!;
-          xx += x[xo + c]! * x[xo + c]!;
-          vv += values[vo + c]! * values[vo + c]!;
-        }
-        if (xx === 0 || vv === 0) {
-          total += w;
-          continue;
-        }
-        const nx = Math.sqrt(xx);
-        const nv = Math.sqrt(vv);
-        const cos = dot / (nx * nv);
-        total += w * (1 - cos);
-        for (let c = 0; c < d; c++) grad[xo + c]! -= w * (values[vo + c]! / (nx * nv) - (cos * x[xo + c]!) / xx);
-      }
-    }
-    const scale = reduction === "sum" ? 1 : weightSum > 0 ? 1 / weightSum : 0;
+    const pass: PairsPass = { x, rows, neighbours, values, weights, d, grad: new Float32Array(n * d) };
+    let sums: PairSums;
+    if (distance === "kl" || distance === "softmax-l2") {
+      const soft = logSoftmaxRows(x, n, d);
+      // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
+      const probs = expOf(soft);
+      sums = distance === "kl" ? klPairs(pass, soft, probs, logOf(values)) : softmaxL2Pairs(pass, probs);
+    } else sums = distance === "l2" ? l2Pairs(pass) : cosinePairs(pass);
+    const { grad } = pass;
+    const scale = reduction === "sum" ? 1 : sums.weightSum > 0 ? 1 / sums.weightSum : 0;
     if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
     return {
-      value: tf.scalar(total * scale),
+      value: tf.scalar(sums.total * scale),
       gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.tensor2d(grad, [n, d])),
     };
   });
   return op(outputs) as tf.Scalar;
+}
+
+/** One pass over the pairs: adds each pair's gradient (unscaled) into `grad`. */
+interface PairsPass {
+  readonly x: Float32Array;
+  readonly rows: Int32Array;
+  readonly neighbours: Int32Array;
+  readonly values: Float32Array;
+  readonly weights: Float32Array | undefined;
+  readonly d: number;
+  readonly grad: Float32Array;
+}
+
+/** Σ_k w_k·dist_k and Σ_k w_k. */
+interface PairSums {
+  readonly total: number;
+  readonly weightSum: number;
+}
+
+// One small function per distance: a loop that branched on the distance inside ran ~4× slower.
+
+function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft: Float64Array, probs: Float64Array, logValues: Float64Array): PairSums {
+  let total = 0;
+  let weightSum = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const w = weights ? weights[k]! : 1;
+    if (w === 0) continue;
+    weightSum += w;
+    const xo = rows[k]! * d;
+    const vo = neighbours[k]! * d;
+    let dist = 0;
+    let mass = 0;
+    for (let c = 0; c < d; c++) {
+      const v = values[vo + c]!;
+      mass += v;
+      if (v > 0) dist += v * (logValues[vo + c]! - soft[xo + c]!);
+    }
+    total += w * dist;
+    for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs[xo + c]! - values[vo + c]!);
+  }
+  return { total, weightSum };
+}
+
+function softmaxL2Pairs({ rows, neighbours, values, weights, d, grad }: PairsPass, probs: Float64Array): PairSums {
+  let total = 0;
+  let weightSum = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const w = weights ? weights[k]! : 1;
+    if (w === 0) continue;
+    weightSum += w;
+    const xo = rows[k]! * d;
+    const vo = neighbours[k]! * d;
+    let dist = 0;
+    let dot = 0;
+    for (let c = 0; c < d; c++) {
+      const p = probs[xo + c]!;
+      const diff = p - values[vo + c]!;
+      dist += diff * diff;
+      dot += 2 * diff * p;
+    }
+    total += w * dist;
+    for (let c = 0; c < d; c++) {
+      const p = probs[xo + c]!;
+      grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
+    }
+  }
+  return { total, weightSum };
+}
+
+function l2Pairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): PairSums {
+  let total = 0;
+  let weightSum = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const w = weights ? weights[k]! : 1;
+    if (w === 0) continue;
+    weightSum += w;
+    const xo = rows[k]! * d;
+    const vo = neighbours[k]! * d;
+    let dist = 0;
+    for (let c = 0; c < d; c++) {
+      const diff = x[xo + c]! - values[vo + c]!;
+      dist += diff * diff;
+      grad[xo + c]! += 2 * w * diff;
+    }
+    total += w * dist;
+  }
+  return { total, weightSum };
+}
+
+function cosinePairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): PairSums {
+  let total = 0;
+  let weightSum = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const w = weights ? weights[k]! : 1;
+    if (w === 0) continue;
+    weightSum += w;
+    const xo = rows[k]! * d;
+    const vo = neighbours[k]! * d;
+    let dot = 0;
+    let xx = 0;
+    let vv = 0;
+    for (let c = 0; c < d; c++) {
+      dot += x[xo + c]! * values[vo + c]!;
+      xx += x[xo + c]! * x[xo + c]!;
+      vv += values[vo + c]! * values[vo + c]!;
+    }
+    if (xx === 0 || vv === 0) {
+      total += w;
+      continue;
+    }
+    const nx = Math.sqrt(xx);
+    const nv = Math.sqrt(vv);
+    const cos = dot / (nx * nv);
+    total += w * (1 - cos);
+    for (let c = 0; c < d; c++) grad[xo + c]! -= w * (values[vo + c]! / (nx * nv) - (cos * x[xo + c]!) / xx);
+  }
+  return { total, weightSum };
 }
 
 export interface PseudoLabelOptions {
@@ -162,7 +230,7 @@ export function pseudoLabelLoss(logits: tf.Tensor2D, rows: Int32Array, labels: I
   const name = "pseudoLabelLoss";
   const [n, classes] = checkOutputs(name, logits);
   const m = rows.length;
-  checkRows(name, rows, n);
+  checkRows(name, "rows", rows, n, "the outputs");
   if (labels.length !== m) throw new Error(`${name}: ${m} rows but ${labels.length} labels; expected one label per row`);
   for (let k = 0; k < m; k++) {
     const label = labels[k]!;
@@ -185,11 +253,12 @@ function checkOutputs(name: string, outputs: tf.Tensor): [number, number] {
   return [outputs.shape[0]!, outputs.shape[1]!];
 }
 
-function checkRows(name: string, rows: Int32Array, n: number): void {
-  if (!(rows instanceof Int32Array)) throw new Error(`${name}: rows must be an Int32Array`);
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k]!;
-    if (r < 0 || r >= n) throw new Error(`${name}: rows[${k}] = ${r} is not an output row (the outputs have ${n} rows)`);
+/** `indices` (named `what`) are rows of `of`, which has n rows. */
+function checkRows(name: string, what: string, indices: Int32Array, n: number, of: string): void {
+  if (!(indices instanceof Int32Array)) throw new Error(`${name}: ${what} must be an Int32Array`);
+  for (let k = 0; k < indices.length; k++) {
+    const r = indices[k]!;
+    if (r < 0 || r >= n) throw new Error(`${name}: ${what}[${k}] = ${r} is not a row of ${of} (there are ${n})`);
   }
 }
 
@@ -202,16 +271,34 @@ function checkWeights(name: string, what: string, weights: Float32Array, m: numb
 }
 
 /** Bank values compared with a softmax must be class distributions: non-negative rows summing to 1. */
-function checkDistributions(name: string, values: Float32Array, m: number, d: number): void {
-  for (let k = 0; k < m; k++) {
+function checkDistributions(name: string, values: Float32Array, rows: number, d: number): void {
+  for (let k = 0; k < rows; k++) {
     let sum = 0;
     for (let c = 0; c < d; c++) {
       const v = values[k * d + c]!;
-      if (v < 0) throw new Error(`${name}: neighbourValues of pair ${k} has a negative entry (${v}); this distance needs class probabilities`);
+      if (v < 0) throw new Error(`${name}: row ${k} of the values has a negative entry (${v}); this distance needs class probabilities`);
       sum += v;
     }
-    if (Math.abs(sum - 1) > 1e-3) throw new Error(`${name}: neighbourValues of pair ${k} sums to ${sum}, not 1; this distance needs class probabilities (e.g. the bank's softmax predictions)`);
+    if (Math.abs(sum - 1) > 1e-3) throw new Error(`${name}: row ${k} of the values sums to ${sum}, not 1; this distance needs class probabilities (e.g. the bank's softmax predictions)`);
   }
+}
+
+// Plain loops: TypedArray map and from with a callback are several times slower.
+
+function expOf(x: Float64Array): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]!);
+  return out;
+}
+
+/** log(v), 0 where v ≤ 0 (those entries add nothing to KL). */
+function logOf(values: Float32Array): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > 0) out[i] = Math.log(v);
+  }
+  return out;
 }
 
 /** Row-wise log-softmax of a row-major n × d array, in float64 arithmetic. */
