@@ -34,8 +34,13 @@ export function dropout(x: Features, rate: number, rng: Rng): Features {
   const mask = new Float32Array(isSparse(x) ? x.values.length : x.size);
   rng.fillBernoulli(mask, keep, 1 / keep);
   if (!isSparse(x)) return tf.mul(x, tf.tensor2d(mask, x.shape)) as tf.Tensor2D;
-  for (let i = 0; i < mask.length; i++) mask[i]! *= x.values[i]!;
+  multiplyInPlace(mask, x.values);
   return withValues(x, mask);
+}
+
+/** mask ×= values, elementwise. A function of its own: see `scaleInPlace` in src/trainer/losses.ts for why. */
+function multiplyInPlace(mask: Float32Array, values: Float32Array): void {
+  for (let i = 0; i < mask.length; i++) mask[i]! *= values[i]!;
 }
 
 /** The first `n` rows. */

@@ -130,6 +130,18 @@ export class BankFollower {
     this.highWatermarks[partition] = highWatermark;
     if (columns.count === 0) return;
     const letters: DeadLetter[] = [];
+    this.applyRecords(partition, columns, letters);
+    this.applied += columns.count;
+    // A replay meets the bad records the original reader already sent to the dead letters.
+    await sendToDeadLetters(this.log, letters);
+    this.wake();
+  }
+
+  /**
+   * The loop alone, with nothing after it: V8 compiles a long loop while it runs, before the code
+   * after it has ever run, and this Node then deoptimised there on every later batch.
+   */
+  private applyRecords(partition: number, columns: RecordColumns, letters: DeadLetter[]): void {
     const { cursor, applier, historyOffsets } = this;
     cursor.reset(columns);
     const fromHistory = this.source === "history";
@@ -139,10 +151,6 @@ export class BankFollower {
       else if (reason !== undefined) letters.push({ topic: this.topics.bank, partition, record: cursor.record(), reason });
       else if (cursor.historyOffset >= historyOffsets[partition]!) historyOffsets[partition] = cursor.historyOffset + 1;
     }
-    this.applied += columns.count;
-    // A replay meets the bad records the original reader already sent to the dead letters.
-    await sendToDeadLetters(this.log, letters);
-    this.wake();
   }
 
   private wake(): void {

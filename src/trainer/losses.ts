@@ -78,25 +78,26 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   const op = tf.customGrad((...inputs) => {
     const x = (inputs[0] as tf.Tensor2D).dataSync() as Float32Array;
     const pass: PairsPass = { x, rows, neighbours, values, weights, d, grad: new Float32Array(n * d) };
-    let sums: PairSums;
+    let total: number;
     if (distance === "kl" || distance === "softmax-l2") {
       const soft = logSoftmaxRows(x, n, d);
       // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
       const probs = expOf(soft);
-      sums = distance === "kl" ? klPairs(pass, soft, probs, logOf(values)) : softmaxL2Pairs(pass, probs);
-    } else sums = distance === "l2" ? l2Pairs(pass) : cosinePairs(pass);
+      total = distance === "kl" ? klPairs(pass, soft, probs, logOf(values)) : softmaxL2Pairs(pass, probs);
+    } else total = distance === "l2" ? l2Pairs(pass) : cosinePairs(pass);
     const { grad } = pass;
-    const scale = reduction === "sum" ? 1 : sums.weightSum > 0 ? 1 / sums.weightSum : 0;
-    if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
+    const weightSum = weights ? sumOf(weights) : m;
+    const scale = reduction === "sum" ? 1 : weightSum > 0 ? 1 / weightSum : 0;
+    if (scale !== 1) scaleInPlace(grad, scale);
     return {
-      value: tf.scalar(sums.total * scale),
+      value: tf.scalar(total * scale),
       gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.tensor2d(grad, [n, d])),
     };
   });
   return op(outputs) as tf.Scalar;
 }
 
-/** One pass over the pairs: adds each pair's gradient (unscaled) into `grad`. */
+/** One pass over the pairs: adds each pair's gradient (unscaled) into `grad` and returns Σ_k w_k·dist_k. */
 interface PairsPass {
   readonly x: Float32Array;
   readonly rows: Int32Array;
@@ -107,21 +108,15 @@ interface PairsPass {
   readonly grad: Float32Array;
 }
 
-/** Σ_k w_k·dist_k and Σ_k w_k. */
-interface PairSums {
-  readonly total: number;
-  readonly weightSum: number;
-}
 
-// One small function per distance: a loop that branched on the distance inside ran ~4× slower.
+// One small function per distance (a loop that branched on the distance inside ran ~4× slower),
+// each returning a number: see scaleInPlace for why nothing else follows their loops.
 
-function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft: Float64Array, probs: Float64Array, logValues: Float64Array): PairSums {
+function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft: Float64Array, probs: Float64Array, logValues: Float64Array): number {
   let total = 0;
-  let weightSum = 0;
   for (let k = 0; k < rows.length; k++) {
     const w = weights ? weights[k]! : 1;
     if (w === 0) continue;
-    weightSum += w;
     const xo = rows[k]! * d;
     const vo = neighbours[k]! * d;
     let dist = 0;
@@ -134,16 +129,14 @@ function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft
     total += w * dist;
     for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs[xo + c]! - values[vo + c]!);
   }
-  return { total, weightSum };
+  return total;
 }
 
-function softmaxL2Pairs({ rows, neighbours, values, weights, d, grad }: PairsPass, probs: Float64Array): PairSums {
+function softmaxL2Pairs({ rows, neighbours, values, weights, d, grad }: PairsPass, probs: Float64Array): number {
   let total = 0;
-  let weightSum = 0;
   for (let k = 0; k < rows.length; k++) {
     const w = weights ? weights[k]! : 1;
     if (w === 0) continue;
-    weightSum += w;
     const xo = rows[k]! * d;
     const vo = neighbours[k]! * d;
     let dist = 0;
@@ -160,16 +153,14 @@ function softmaxL2Pairs({ rows, neighbours, values, weights, d, grad }: PairsPas
       grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
     }
   }
-  return { total, weightSum };
+  return total;
 }
 
-function l2Pairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): PairSums {
+function l2Pairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): number {
   let total = 0;
-  let weightSum = 0;
   for (let k = 0; k < rows.length; k++) {
     const w = weights ? weights[k]! : 1;
     if (w === 0) continue;
-    weightSum += w;
     const xo = rows[k]! * d;
     const vo = neighbours[k]! * d;
     let dist = 0;
@@ -180,16 +171,14 @@ function l2Pairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): 
     }
     total += w * dist;
   }
-  return { total, weightSum };
+  return total;
 }
 
-function cosinePairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): PairSums {
+function cosinePairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): number {
   let total = 0;
-  let weightSum = 0;
   for (let k = 0; k < rows.length; k++) {
     const w = weights ? weights[k]! : 1;
     if (w === 0) continue;
-    weightSum += w;
     const xo = rows[k]! * d;
     const vo = neighbours[k]! * d;
     let dot = 0;
@@ -210,7 +199,7 @@ function cosinePairs({ x, rows, neighbours, values, weights, d, grad }: PairsPas
     total += w * (1 - cos);
     for (let c = 0; c < d; c++) grad[xo + c]! -= w * (values[vo + c]! / (nx * nv) - (cos * x[xo + c]!) / xx);
   }
-  return { total, weightSum };
+  return total;
 }
 
 export interface PseudoLabelOptions {
@@ -283,7 +272,19 @@ function checkDistributions(name: string, values: Float32Array, rows: number, d:
   }
 }
 
-// Plain loops: TypedArray map and from with a callback are several times slower.
+// Plain loops: TypedArray map and from with a callback are several times slower. Each in a
+// function of its own with nothing after the loop: V8 compiles a long loop while it runs, before
+// the code after it has ever run, and in this Node deoptimised there on every later call.
+
+function sumOf(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i]!;
+  return sum;
+}
+
+function scaleInPlace(x: Float32Array, scale: number): void {
+  for (let i = 0; i < x.length; i++) x[i]! *= scale;
+}
 
 function expOf(x: Float64Array): Float64Array {
   const out = new Float64Array(x.length);
