@@ -18,9 +18,16 @@ export type Split = (typeof SPLITS)[number];
 // out of every process and worker that only reads graphs.
 type Meta<A> = (json: Record<string, unknown>) => string | A;
 
-const nodeMeta: Meta<{ label?: number | null; split?: Split | null }> = ({ label, split, ...rest }) => {
-  if (label !== undefined && label !== null && !(Number.isSafeInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 or null, got ${JSON.stringify(label)}`;
+/** What is wrong with a node's label and split, the same on both sides: what encodes, decodes. */
+function nodeMetaProblem(label: unknown, split: unknown): string | undefined {
+  if (label !== undefined && label !== null && !(Number.isSafeInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 (at most 2^53 - 1) or null, got ${JSON.stringify(label)}`;
   if (split !== undefined && split !== null && !SPLITS.includes(split as Split)) return `split must be one of ${SPLITS.join(", ")} or null, got ${JSON.stringify(split)}`;
+  return undefined;
+}
+
+const nodeMeta: Meta<{ label?: number | null; split?: Split | null }> = ({ label, split, ...rest }) => {
+  const problem = nodeMetaProblem(label, split);
+  if (problem) return problem;
   const extra = Object.keys(rest);
   if (extra.length > 0) return `unexpected field${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (expected label, split)`;
   return { ...(label !== undefined ? { label: label as number | null } : {}), ...(split !== undefined ? { split: split as Split | null } : {}) };
@@ -75,8 +82,8 @@ export function checkNodeId(id: string): void {
  */
 function nodeMetaJson(node: Omit<NodeUpsert, "kind">): string {
   const { label, split } = node;
-  if (label !== undefined && label !== null && !(Number.isInteger(label) && label >= 0)) throw new TypeError(`node ${node.id}: label must be an integer ≥ 0 or null, got ${JSON.stringify(label)}`);
-  if (split !== undefined && split !== null && split !== "train" && split !== "val" && split !== "test") throw new TypeError(`node ${node.id}: split must be "train", "val", "test" or null, got ${JSON.stringify(split)}`);
+  const problem = nodeMetaProblem(label, split);
+  if (problem) throw new TypeError(`node ${node.id}: ${problem}`);
   const fields: string[] = [];
   if (label !== undefined) fields.push(`"label":${label}`);
   if (split !== undefined) fields.push(`"split":${split === null ? "null" : `"${split}"`}`);
