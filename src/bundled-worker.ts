@@ -4,10 +4,11 @@
  * not compile a hundred files through tsx's loader thread. It starts in about half the time, and
  * takes less CPU from the threads already running. Each module's `import.meta.url` and
  * `import.meta.dirname` are kept as they were in its source file, so file-relative URLs still work.
- * A bundle is kept with the size and mtime of every source in it, and reused while none changed.
+ * A bundle is kept with the size and mtime of every source in it, and reused while none changed;
+ * a new bundle of an entry replaces its old one.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, version as esbuildVersion, type Plugin } from "esbuild";
@@ -72,6 +73,8 @@ async function bundle(entry: URL): Promise<string> {
   const inputs = [...Object.keys(result.metafile.inputs).map((input) => join(process.cwd(), input)), BUNDLER];
   const sources = { ...Object.fromEntries(inputs.map((path) => [path, stamp(path) ?? ""])), esbuild: esbuildVersion };
   writeAtomically(record, JSON.stringify({ file, sources } satisfies Built));
+  // The entry's previous bundle is stale now; each entry keeps one.
+  if (previous && previous.file !== file) rmSync(previous.file, { force: true });
   return importing(file);
 }
 
