@@ -17,40 +17,39 @@ import { listRuns, replayCommand } from "./runs.ts";
 
 const cli = new Command("carls").description("Asynchronous representation learning on graphs, on streams").showHelpAfterError();
 
-const launcherOption = () => new Option("--launcher <kind>", "where the nodes run").choices(LAUNCHERS.filter((l) => l !== "test")).default("inline");
+/** What `run` and `launch` both take: where the program's topics go, its settings, and how its nodes are launched and stopped. */
 const programOptions = (command: Command) =>
   command
     .option("--log <location>", "embedded:<dir> or kafka://host:port[,host:port]", DEFAULT_LOG)
     .option("--namespace <name>", "topic prefix of this run (default: <program>-<random id>)")
     .option("--set <key=value>", "a program setting (repeatable)", collectSetting)
-    .option("--config-json <json>", "program settings as one JSON object (--set entries win)");
+    .option("--config-json <json>", "program settings as one JSON object (--set entries win)")
+    .addOption(new Option("--launcher <kind>", "where the nodes run").choices(LAUNCHERS.filter((l) => l !== "test")).default("inline"))
+    .option("--grace <ms>", "time replicas get to stop after the termination notice", positiveInt, 10_000)
+    .option("--log-dir <dir>", "also write each replica's log to <dir>/<node>.<replica>.log");
 
 interface ProgramFlags {
   log: string;
   namespace?: string;
   set?: Record<string, string>;
   configJson?: string;
+  launcher: LauncherKind;
+  grace: number;
+  logDir?: string;
 }
 
-const run = async (file: string, flags: ProgramFlags & { launcher: LauncherKind; grace: number; logDir?: string }) => {
+const run = async (file: string, flags: ProgramFlags) => {
   const { code } = await runCommand({ program: resolve(file), launcher: flags.launcher, log: flags.log, ...(flags.namespace ? { namespace: flags.namespace } : {}), config: programConfig(flags.configJson, flags.set), graceMs: flags.grace, ...(flags.logDir ? { logDir: flags.logDir } : {}) });
   process.exitCode = code;
 };
 
-programOptions(cli.command("run").description("run a program file until it completes, fails or is stopped (SIGINT/SIGTERM)").argument("<program>", "a file whose default export builds the program"))
-  .addOption(launcherOption())
-  .option("--grace <ms>", "time replicas get to stop after the termination notice", positiveInt, 10_000)
-  .option("--log-dir <dir>", "also write each replica's log to <dir>/<node>.<replica>.log")
-  .action(run);
+programOptions(cli.command("run").description("run a program file until it completes, fails or is stopped (SIGINT/SIGTERM)").argument("<program>", "a file whose default export builds the program")).action(run);
 
 programOptions(cli.command("launch").description("run a program (as `run`), or draw its graph (--graph), or write what a cluster needs to run it (--emit)").argument("<program>"))
-  .addOption(launcherOption())
-  .option("--grace <ms>", "time replicas get to stop after the termination notice", positiveInt, 10_000)
-  .option("--log-dir <dir>", "also write each replica's log to <dir>/<node>.<replica>.log")
   .option("--graph [file.svg]", "write the node/handle graph as SVG (default <program>.svg) and print it as Mermaid")
   .option("--emit <dir>", "the cluster launcher: write commands.sh and Kubernetes manifests (needs --log kafka://...)")
   .option("--image <image>", "container image for --emit", "carls:latest")
-  .action(async (file: string, flags: ProgramFlags & { launcher: LauncherKind; grace: number; logDir?: string; graph?: string | true; emit?: string; image: string }) => {
+  .action(async (file: string, flags: ProgramFlags & { graph?: string | true; emit?: string; image: string }) => {
     if (flags.graph === undefined && flags.emit === undefined) return run(file, flags);
     const config = programConfig(flags.configJson, flags.set);
     const program = await loadProgram(file, config);
