@@ -114,7 +114,7 @@ export class BankFollower {
     this.wake();
   }
 
-  /** Resolves once `condition` holds, re-checking after every applied batch. */
+  /** Resolves once `condition` holds, re-checking after every read of the topic. */
   until(condition: () => boolean, what: string, options: AwaitOptions = {}): Promise<void> {
     return this.conditions.until(condition, what, {
       ...options,
@@ -128,7 +128,8 @@ export class BankFollower {
 
   private async applyBatch(partition: number, columns: RecordColumns, highWatermark: number): Promise<void> {
     this.highWatermarks[partition] = highWatermark;
-    if (columns.count === 0) return;
+    // Nothing applied, but the lag may have changed.
+    if (columns.count === 0) return this.wake();
     const letters: DeadLetter[] = [];
     this.applyRecords(partition, columns, letters);
     this.applied += columns.count;

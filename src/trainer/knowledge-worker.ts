@@ -3,10 +3,9 @@
  * log connection and views, and whenever a bank moves it builds every term's constants from the
  * banks as they stand and posts them with the bank versions they came from.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { GraphStore } from "../../graph/store/graph-store.ts";
-import type { BankVersion } from "../bank/view.ts";
+import type { BankVersion, BankView } from "../bank/view.ts";
 import { reopenLog, type LogLocation } from "../log/location.ts";
 import type { TopicPartitionOffset } from "../log/types.ts";
 import { openTerms, type TermConstants, type TermSpec } from "./knowledge.ts";
@@ -25,8 +24,6 @@ export type KnowledgeMessage =
   | { readonly kind: "knowledge"; readonly constants: readonly (TermConstants | null | "same")[]; readonly versions: readonly (readonly BankVersion[])[] }
   | { readonly kind: "failed"; readonly message: string };
 
-/** How often the worker looks whether a bank moved. */
-const LOOK_MS = 2;
 /** While a bank is still applying what its topic holds, the worker waits for the rest up to this long before it builds. */
 const SETTLE_MS = 50;
 
@@ -44,24 +41,22 @@ try {
       const views = [...opened.views.values()];
       const positions = () => JSON.stringify(views.map((view) => view.version().position.offsets));
       let posted = "";
-      let postedAt = 0;
       let last: (TermConstants | undefined)[] = [];
-      while (!stop.signal.aborted) {
+      for (;;) {
+        await whenAny(views, () => positions() !== posted, stop.signal);
+        if (stop.signal.aborted) break;
         // A new version arrives partition by partition: one build once it is all in, not one per part.
-        const now = positions();
-        if (now !== posted && (views.every((view) => view.lag() === 0) || performance.now() - postedAt > SETTLE_MS)) {
-          // Constants and versions are read in one synchronous pass: no view moves in between.
-          posted = now;
-          postedAt = performance.now();
-          const constants = opened.terms.map((term) => term.constants(graph));
-          const versions = opened.terms.map((term) => term.versions());
-          // Copies, handed over rather than cloned again: the terms keep their own for the next build.
-          const sent = constants.map((c, i) => (c === undefined ? null : c === last[i] ? "same" : copyOf(c)));
-          const buffers = sent.flatMap((c) => (c && c !== "same" ? arraysOf(c).map((a) => a.buffer as ArrayBuffer) : []));
-          port.postMessage({ kind: "knowledge", constants: sent, versions } satisfies KnowledgeMessage, buffers);
-          last = constants;
-        }
-        await sleep(LOOK_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        await whenAny(views, () => views.every((view) => view.lag() === 0), AbortSignal.any([stop.signal, AbortSignal.timeout(SETTLE_MS)]));
+        if (stop.signal.aborted) break;
+        // Constants and versions are read in one synchronous pass: no view moves in between.
+        posted = positions();
+        const constants = opened.terms.map((term) => term.constants(graph));
+        const versions = opened.terms.map((term) => term.versions());
+        // Copies, handed over rather than cloned again: the terms keep their own for the next build.
+        const sent = constants.map((c, i) => (c === undefined ? null : c === last[i] ? "same" : copyOf(c)));
+        const buffers = sent.flatMap((c) => (c && c !== "same" ? arraysOf(c).map((a) => a.buffer as ArrayBuffer) : []));
+        port.postMessage({ kind: "knowledge", constants: sent, versions } satisfies KnowledgeMessage, buffers);
+        last = constants;
       }
     } finally {
       await opened.close();
@@ -74,6 +69,24 @@ try {
 } finally {
   // The stop listener would keep the worker alive.
   port.close();
+}
+
+/**
+ * Resolves once `condition` holds (checked now and after every batch a view applies) or `signal`
+ * aborts; rejects when a view fails to follow its topic.
+ */
+async function whenAny(views: readonly BankView[], condition: () => boolean, signal: AbortSignal): Promise<void> {
+  if (condition() || signal.aborted) return;
+  const done = new AbortController();
+  const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true, signal: done.signal }));
+  const waits = views.map((view) => view.follower.until(condition, "a bank to move", { signal: done.signal }));
+  try {
+    await Promise.race([aborted, ...waits]);
+  } finally {
+    done.abort();
+    // The others end with the abort just given: nothing to hear from them.
+    for (const wait of waits) wait.catch(() => undefined);
+  }
 }
 
 function arraysOf(constants: TermConstants): (Int32Array | Float32Array)[] {
