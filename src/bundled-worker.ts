@@ -8,30 +8,32 @@
  * a new bundle of an entry replaces its old one.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, version as esbuildVersion, type Plugin } from "esbuild";
 import { tsWorkerSource } from "./ts-worker.ts";
 
 const CACHE = fileURLToPath(new URL("../node_modules/.cache/carls/", import.meta.url));
-const built = new Map<string, Promise<string>>();
+/** Per entry, this process's bundle of it (`file` absent for the tsx bootstrap). */
+const built = new Map<string, Promise<{ source: string; file?: string }>>();
 
 /**
  * The source of a worker (for `new Worker(source, { eval: true })`) that runs `entry`, bundled once
- * per process; where the bundle cannot be written (a read-only install), the tsx bootstrap.
+ * per process, and again if another process replaced the bundle since; where the bundle cannot be
+ * written (a read-only install), the tsx bootstrap.
  */
-export function bundledWorkerSource(entry: URL): Promise<string> {
-  let source = built.get(entry.href);
-  if (!source) {
-    source = bundle(entry).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "EACCES" || error.code === "EROFS" || error.code === "EPERM") return tsWorkerSource(entry);
-      throw error;
-    });
-    built.set(entry.href, source);
-    source.catch(() => built.delete(entry.href));
-  }
-  return source;
+export async function bundledWorkerSource(entry: URL): Promise<string> {
+  const cached = built.get(entry.href);
+  const hit = cached && (await cached.catch(() => undefined));
+  if (hit && (hit.file === undefined || existsSync(hit.file))) return hit.source;
+  const next = bundle(entry).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "EACCES" || error.code === "EROFS" || error.code === "EPERM") return { source: tsWorkerSource(entry) };
+    throw error;
+  });
+  built.set(entry.href, next);
+  next.catch(() => built.delete(entry.href));
+  return (await next).source;
 }
 
 /** A bundle and what it was built from: each source file's `size/mtimeMs`, this bundler's and esbuild's. */
@@ -58,10 +60,10 @@ const stamp = (path: string): string | undefined => {
   }
 };
 
-async function bundle(entry: URL): Promise<string> {
+async function bundle(entry: URL): Promise<{ source: string; file: string }> {
   const entryPath = fileURLToPath(entry);
   const record = join(CACHE, `${createHash("sha256").update(entryPath).digest("hex").slice(0, 16)}.json`);
-  const importing = (file: string) => `import(${JSON.stringify(pathToFileURL(file).href)})`;
+  const importing = (file: string) => ({ source: `import(${JSON.stringify(pathToFileURL(file).href)})`, file });
   const previous = readBuilt(record);
   if (previous && Object.entries(previous.sources).every(([path, was]) => (path === "esbuild" ? esbuildVersion : stamp(path)) === was) && stamp(previous.file)) return importing(previous.file);
 
@@ -73,7 +75,7 @@ async function bundle(entry: URL): Promise<string> {
   const inputs = [...Object.keys(result.metafile.inputs).map((input) => join(process.cwd(), input)), BUNDLER];
   const sources = { ...Object.fromEntries(inputs.map((path) => [path, stamp(path) ?? ""])), esbuild: esbuildVersion };
   writeAtomically(record, JSON.stringify({ file, sources } satisfies Built));
-  // The entry's previous bundle is stale now; each entry keeps one.
+  // The entry's previous bundle is stale now; each entry keeps one (a process that still holds it builds again).
   if (previous && previous.file !== file) rmSync(previous.file, { force: true });
   return importing(file);
 }

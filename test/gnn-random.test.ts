@@ -4,7 +4,7 @@ import { Rng } from "../graph/gnn/random.ts";
 
 test("fillBernoulli gives what fillUniform then a threshold gives, and leaves the generator where it would", () => {
   // Probabilities on and off float32's grid, the ends, and seeds whose state starts above 2^31.
-  for (const p of [0, 1e-9, 0.1, 0.2, 1 / 3, 0.5, 0.8, 0.9, 1 - 2 ** -25, 1]) {
+  for (const p of [0, 1e-9, 0.1, 0.2, 1 / 3, 0.5, 0.8, 0.9, 1 - 2 ** -25, 1, 1.5]) {
     for (const seed of [1, 7, 0xfffffff0]) {
       const uniform = new Rng(seed);
       const bernoulli = new Rng(seed);
@@ -17,6 +17,17 @@ test("fillBernoulli gives what fillUniform then a threshold gives, and leaves th
       assert.equal(bernoulli.u32(), uniform.u32());
     }
   }
+});
+
+test("a draw that rounds up to 1.0 in float32 is below a p above 1", () => {
+  // Draw 6,927,313 of seed 11 is within 2^-25 of 1 and rounds to 1.0 (found by search).
+  const at = 6_927_313;
+  const draws = new Float32Array(at + 1);
+  new Rng(11).fillUniform(draws);
+  assert.equal(draws[at], 1);
+  const mask = new Float32Array(at + 1);
+  new Rng(11).fillBernoulli(mask, 1.5, 2);
+  assert.equal(mask[at], 2);
 });
 
 test("a draw exactly at the threshold's float32 boundary is decided as fillUniform's value would be", () => {

@@ -111,7 +111,7 @@ describe("graph records", () => {
     // What would not decode is not written: 2^60 is an integer, but not one a reader can trust.
     assert.throws(() => encodeNode({ id: "n", label: 2 ** 60 }), /node n: label must be an integer ≥ 0 \(at most 2\^53 - 1\) or null, got 1152921504606847000/);
     assert.throws(() => encodeNode({ id: "n", label: -1 }), /label must be an integer ≥ 0/);
-    assert.throws(() => encodeNode({ id: "n", split: "dev" as "val" }), /node n: split must be one of train, val, test or null, got "dev"/);
+    assert.throws(() => encodeNode({ id: "n", split: "dev" as "val" }), /node n: split must be one of "train", "val", "test" or null, got "dev"/);
     for (const meta of [{ label: null, split: null }, { label: 0 }, { split: "test" as const }]) {
       assert.deepEqual(decodeNode(...(Object.values(encodeNode({ id: "n", ...meta })) as [Uint8Array, Uint8Array])), { ok: true, value: { kind: "node", id: "n", ...meta } });
     }

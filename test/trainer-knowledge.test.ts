@@ -78,5 +78,31 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
         assert.throws(() => off.terms[0]!.prepare(graph), /knowledge worker exited/, "a closed set refuses to prepare");
       });
     });
+
+    it("fails the trainer's next step, naming the bank, when a bank it reads can no longer be followed", async () => {
+      await withLog(backend, "offthread-fail", async (log, namespace) => {
+        await writeGraph({ log, namespace, source: syntheticSource({ seed: 2, nodes: 100, classes: CLASSES, avgDegree: 4, homophily: 0.8, featureDim: 8 }), progress: false });
+        const graph = await GraphStore.open(log, namespace);
+        await writeVersion(log, namespace, Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i)), 1);
+        const off = await openTermsOffThread(log, namespace, SPECS, graph, { pollWaitMs: 20 });
+        try {
+          assert.ok(off.terms[1]!.prepare(graph), "constants before");
+          await log.deleteTopic(`${namespace}.kb.pseudo-labels`);
+          const failed = async (): Promise<Error> => {
+            for (const started = performance.now(); performance.now() - started < 60_000; await new Promise((r) => setTimeout(r, 20))) {
+              try {
+                off.terms[1]!.prepare(graph);
+              } catch (error) {
+                return error as Error;
+              }
+            }
+            assert.fail("no failure within 60 s");
+          };
+          assert.match((await failed()).message, new RegExp(`knowledge worker failed: .*${namespace}\\.kb\\.pseudo-labels`));
+        } finally {
+          await off.close();
+        }
+      });
+    });
   });
 }

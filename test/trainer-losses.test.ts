@@ -6,6 +6,7 @@ import { Rng } from "../graph/gnn/random.ts";
 import { syntheticGraph } from "../graph/gnn/synthetic.ts";
 import * as tf from "../graph/gnn/tf.ts";
 import { adam, maskedSoftmaxCrossEntropy } from "../graph/gnn/train.ts";
+import { stepsOf } from "../src/trainer/knowledge.ts";
 import { bankTargets, graphRegularization, pseudoLabelLoss, type GraphDistance } from "../src/trainer/losses.ts";
 
 before(async () => {
@@ -162,6 +163,11 @@ test("wrong shapes and values are refused with messages that say what is wrong",
   assert.throws(reg({ rows, neighbours, values: Float32Array.from(q).fill(NaN, 5, 6) }, "l2"), /values\[5\] \(row 1\) is NaN/);
   assert.throws(() => graphRegularization(tf.tensor1d([1, 2]) as unknown as tf.Tensor2D, { rows: new Int32Array(0), neighbours: new Int32Array(0), values: new Float32Array(0) }, { distance: "l2" }), /outputs must be a rank-2 tensor \(nodes × width\), got shape \[2\]/);
   assert.throws(() => graphRegularization(outputs, { rows, neighbours, values: q }, { distance: "euclid" as GraphDistance }), /unknown distance "euclid"/);
+  const none = { rows: new Int32Array(0), neighbours: new Int32Array(0), values: new Float32Array(0) };
+  assert.equal(graphRegularization(tf.zeros([n, 0]) as tf.Tensor2D, none, { distance: "l2" }).dataSync()[0], 0, "outputs 0 wide, no pairs");
+  // A knowledge term knows how wide its bank's rows are; the loss alone cannot tell 7-wide rows of 4 nodes from 4-wide rows of 7.
+  const term = stepsOf({ kind: "graph", predictions: "predictions", weight: 1 }, () => ({ kind: "graph", rows, neighbours, values: softmaxRows(random(valueRows * 7), 7), classes: 7 }))(undefined as never)!;
+  assert.throws(() => term.loss(tf.tensor2d(random(n * d), [n, d])), /graph term: bank predictions holds 7 classes per node, the model outputs 4/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0, 1), Int32Array.of(1)), /2 rows but 1 labels/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0), Int32Array.of(4)), /labels\[0\] = 4 is not a class in 0..3/);
   assert.throws(() => pseudoLabelLoss(outputs, Int32Array.of(0), Int32Array.of(1), Float32Array.of(1, 1)), /confidences has 2 entries/);

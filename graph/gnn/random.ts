@@ -41,7 +41,8 @@ export class Rng {
   }
 
   /**
-   * Fills `out` with uniform values in [lo, hi), the same values as that many float() calls.
+   * Fills `out` with lo + u × (hi − lo) / 2^32 for the next out.length 32-bit draws u (those that
+   * many float() calls would use), rounded to float32: a draw just below hi can round up to hi.
    * The state lives in locals inside the loop: several times faster than calling float().
    */
   fillUniform(out: Float32Array, lo = 0, hi = 1): void {
@@ -66,7 +67,7 @@ export class Rng {
     // is then all ones, and `&` with value's bits writes value or +0 without a branch (in
     // integers: multiplying the difference's sign by value ran 5× slower).
     const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
-    const below = leastFloat32Bits(Math.min(p, 1));
+    const below = leastFloat32Bits(p);
     const valueBits = new Int32Array(Float32Array.of(value).buffer)[0]!;
     for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i]! - below) >> 31) & valueBits;
   }
@@ -114,7 +115,7 @@ function fillRange(state: Int32Array, out: Float32Array, from: number, to: numbe
   state[3] = d;
 }
 
-/** The bit pattern of the least float32 ≥ x, for x in (0, 1]. */
+/** The bit pattern of the least float32 ≥ x, for x > 0 (+Infinity's for x above float32's range). */
 function leastFloat32Bits(x: number): number {
   const f = new Float32Array([x]);
   const bits = new Int32Array(f.buffer);

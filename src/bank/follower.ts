@@ -120,7 +120,7 @@ export class BankFollower {
       ...options,
       subject: this.topics.bank,
       blocked: (starting) => {
-        if (starting) return this.following ? undefined : new Error(`${this.topics.bank}: the view is not following its topic, so ${what} cannot happen`);
+        if (starting) return this.failure ?? (this.following ? undefined : new Error(`${this.topics.bank}: the view is not following its topic, so ${what} cannot happen`));
         return this.failure ?? (this.following ? undefined : new Error(`${this.topics.bank}: the view stopped following before ${what}`));
       },
     });

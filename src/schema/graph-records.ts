@@ -21,7 +21,7 @@ type Meta<A> = (json: Record<string, unknown>) => string | A;
 /** What is wrong with a node's label and split, the same on both sides: what encodes, decodes. */
 function nodeMetaProblem(label: unknown, split: unknown): string | undefined {
   if (label !== undefined && label !== null && !(Number.isSafeInteger(label) && (label as number) >= 0)) return `label must be an integer ≥ 0 (at most 2^53 - 1) or null, got ${JSON.stringify(label)}`;
-  if (split !== undefined && split !== null && !SPLITS.includes(split as Split)) return `split must be one of ${SPLITS.join(", ")} or null, got ${JSON.stringify(split)}`;
+  if (split !== undefined && split !== null && !SPLITS.includes(split as Split)) return `split must be one of ${SPLITS.map((name) => JSON.stringify(name)).join(", ")} or null, got ${JSON.stringify(split)}`;
   return undefined;
 }
 

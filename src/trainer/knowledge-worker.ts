@@ -46,7 +46,7 @@ try {
         await whenAny(views, () => positions() !== posted, stop.signal);
         if (stop.signal.aborted) break;
         // A new version arrives partition by partition: one build once it is all in, not one per part.
-        await whenAny(views, () => views.every((view) => view.lag() === 0), AbortSignal.any([stop.signal, AbortSignal.timeout(SETTLE_MS)]));
+        await whenAny(views, () => views.every((view) => view.lag() === 0), stop.signal, SETTLE_MS);
         if (stop.signal.aborted) break;
         // Constants and versions are read in one synchronous pass: no view moves in between.
         posted = positions();
@@ -72,20 +72,23 @@ try {
 }
 
 /**
- * Resolves once `condition` holds (checked now and after every batch a view applies) or `signal`
- * aborts; rejects when a view fails to follow its topic.
+ * Resolves once `condition` holds (checked now and after every read of a view's topic), `signal`
+ * aborts or `timeoutMs` passes; rejects when a view fails to follow its topic.
  */
-async function whenAny(views: readonly BankView[], condition: () => boolean, signal: AbortSignal): Promise<void> {
+async function whenAny(views: readonly BankView[], condition: () => boolean, signal: AbortSignal, timeoutMs?: number): Promise<void> {
   if (condition() || signal.aborted) return;
   const done = new AbortController();
-  const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true, signal: done.signal }));
-  const waits = views.map((view) => view.follower.until(condition, "a bank to move", { signal: done.signal }));
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    signal.addEventListener("abort", () => resolve(), { once: true, signal: done.signal });
+    if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+  });
   try {
-    await Promise.race([aborted, ...waits]);
+    await Promise.race([ended, ...views.map((view) => view.follower.until(condition, "a bank to move", { signal: done.signal }))]);
   } finally {
+    clearTimeout(timer);
+    // The waits still pending end with this abort; the race has already heard their rejections.
     done.abort();
-    // The others end with the abort just given: nothing to hear from them.
-    for (const wait of waits) wait.catch(() => undefined);
   }
 }
 
@@ -95,6 +98,6 @@ function arraysOf(constants: TermConstants): (Int32Array | Float32Array)[] {
 
 function copyOf(constants: TermConstants): TermConstants {
   return constants.kind === "graph"
-    ? { kind: "graph", rows: constants.rows.slice(), neighbours: constants.neighbours.slice(), values: constants.values.slice() }
+    ? { ...constants, rows: constants.rows.slice(), neighbours: constants.neighbours.slice(), values: constants.values.slice() }
     : { kind: "pseudo", rows: constants.rows.slice(), labels: constants.labels.slice(), confidences: constants.confidences.slice() };
 }

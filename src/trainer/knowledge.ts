@@ -47,7 +47,7 @@ export interface ViewTerm extends KnowledgeTerm {
 
 /** A term's constants for a step, as plain data that can cross to another thread. */
 export type TermConstants =
-  | { readonly kind: "graph"; readonly rows: Int32Array; readonly neighbours: Int32Array; readonly values: Float32Array }
+  | { readonly kind: "graph"; readonly rows: Int32Array; readonly neighbours: Int32Array; readonly values: Float32Array; readonly classes: number }
   | { readonly kind: "pseudo"; readonly rows: Int32Array; readonly labels: Int32Array; readonly confidences: Float32Array };
 
 /** The loss that a term's constants give. */
@@ -55,7 +55,12 @@ function termStep(spec: TermSpec, constants: TermConstants): TermStep {
   if (constants.kind === "graph") {
     if (spec.kind !== "graph") throw new Error(`term ${spec.kind} was given graph constants`);
     const pairs = { rows: constants.rows, neighbours: constants.neighbours, values: constants.values };
-    return { size: pairs.rows.length, loss: (logits) => graphRegularization(logits, pairs, { distance: spec.distance ?? "kl" }) };
+    const loss = (logits: tf.Tensor2D) => {
+      const width = logits.shape[1];
+      if (width !== constants.classes) throw new Error(`graph term: bank ${spec.predictions} holds ${constants.classes} classes per node, the model outputs ${width}`);
+      return graphRegularization(logits, pairs, { distance: spec.distance ?? "kl" });
+    };
+    return { size: pairs.rows.length, loss };
   }
   if (spec.kind !== "pseudo") throw new Error(`term ${spec.kind} was given pseudo-label constants`);
   const { rows, labels, confidences } = constants;
@@ -116,7 +121,7 @@ export function graphRegularizationTerm(options: GraphRegularizationTermOptions)
     const { classes, targets, found } = bank;
     const { rows, cols } = pairsOf(graph, found);
     if (rows.length === 0) return undefined;
-    return { kind: "graph", rows, neighbours: cols, values: targets };
+    return { kind: "graph", rows, neighbours: cols, values: targets, classes };
   });
   return { name: "graph", weight: options.weight, spec, versions, constants, prepare: stepsOf(spec, constants) };
 }

@@ -28,15 +28,15 @@ export type GraphDistance = "kl" | "softmax-l2" | "l2" | "cosine";
 
 /**
  * Pairs (node, neighbour): the graph's edges and nearest neighbours by embedding alike. A
- * neighbour's bank value is a row of `values`, which many pairs share (a node is the neighbour of
- * many), so the values are held once per neighbour node, not once per pair.
+ * neighbour's bank value is a row of `values` that every pair with that neighbour shares (the
+ * knowledge terms pass one row per graph node), not a copy per pair.
  */
 export interface NeighbourPairs {
   /** rows[k] is the output row (the node) that pair k regularises. */
   readonly rows: Int32Array;
   /** neighbours[k] is the row of `values` that holds pair k's neighbour's bank value. */
   readonly neighbours: Int32Array;
-  /** Row-major, (value rows) × d: bank values, d = the outputs' width. Constants. */
+  /** Row-major, (value rows) × d: bank values, each row as wide as the outputs (d). Constants. */
   readonly values: Float32Array;
   /** Non-negative weight of each pair; 1 for every pair when absent. */
   readonly weights?: Float32Array;
@@ -62,15 +62,16 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   const { rows, neighbours, values, weights } = pairs;
   const m = rows.length;
   checkRows(name, "rows", rows, n, "the outputs");
-  if (values.length % d !== 0) throw new Error(`${name}: values has ${values.length} numbers, not a whole number of rows of the output width (${d})`);
+  const valueRows = d > 0 ? values.length / d : 0;
+  if (!Number.isInteger(valueRows) || (d === 0 && values.length > 0)) throw new Error(`${name}: values has ${values.length} numbers, not a whole number of rows of the output width (${d})`);
   if (neighbours.length !== m) throw new Error(`${name}: ${m} rows but ${neighbours.length} neighbours; expected one neighbour per pair`);
-  checkRows(name, "neighbours", neighbours, values.length / d, "the values");
+  checkRows(name, "neighbours", neighbours, valueRows, "the values");
   if (weights) checkWeights(name, "weights", weights, m);
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) throw new Error(`${name}: values[${i}] (row ${Math.floor(i / d)}) is ${values[i]}`);
   }
   const distance = options.distance;
-  if (distance === "kl" || distance === "softmax-l2") checkDistributions(name, values, values.length / d, d);
+  if (distance === "kl" || distance === "softmax-l2") checkDistributions(name, values, valueRows, d);
   else if (distance !== "l2" && distance !== "cosine") throw new Error(`${name}: unknown distance "${distance as string}"; use kl, softmax-l2, l2 or cosine`);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") throw new Error(`${name}: unknown reduction "${reduction as string}"; use mean or sum`);
@@ -97,7 +98,7 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   return op(outputs) as tf.Scalar;
 }
 
-/** One pass over the pairs: adds each pair's gradient (unscaled) into `grad` and returns Σ_k w_k·dist_k. */
+/** What a kernel below reads, and `grad`, the outputs' gradient it adds each pair's (unscaled) into. */
 interface PairsPass {
   readonly x: Float32Array;
   readonly rows: Int32Array;
@@ -108,9 +109,8 @@ interface PairsPass {
   readonly grad: Float32Array;
 }
 
-
 // One small function per distance (a loop that branched on the distance inside ran ~4× slower),
-// each returning a number: see scaleInPlace for why nothing else follows their loops.
+// each returning Σ_k w_k·dist_k: see scaleInPlace for why nothing else follows their loops.
 
 function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft: Float64Array, probs: Float64Array, logValues: Float64Array): number {
   let total = 0;
