@@ -107,6 +107,10 @@ function bankSuite(backend: Backend): void {
     it("follows new versions in the background: awaitVersion, lag, and a clear timeout", () =>
       withLog(async (log, ns) => {
         const writer = await BankWriter.open(log, ns, "live");
+        const empty = await VectorBankView.open(log, ns, "live", { pollWaitMs: 100 });
+        await empty.awaitVersion(7, { minKeys: 0, timeoutMs: 1_000 });
+        await assert.rejects(empty.awaitVersion(0, { timeoutMs: 200 }), /timed out after 200 ms waiting for .*step 0 on 1\+ keys/, "an empty bank has no key yet");
+        await empty.close();
         await writer.upsertVectors([{ key: "n1", values: vec(1) }, { key: "n2", values: vec(2) }], 1);
         const view = await VectorBankView.open(log, ns, "live", { pollWaitMs: 100 });
         await view.awaitVersion(1, { timeoutMs: 5_000 });

@@ -13,6 +13,15 @@ export interface BankVersion {
   readonly position: BankPosition;
 }
 
+/**
+ * Whether a bank at `version` holds at least `minKeys` keys, every one from checkpoint `step` or
+ * later: the staleness bound. An empty bank holds every key that late (it holds none), so with
+ * `minKeys` 0 it passes.
+ */
+export function isFresh(version: BankVersion, step: number, minKeys: number): boolean {
+  return version.size >= minKeys && version.minStep >= step;
+}
+
 export abstract class BankView {
   protected constructor(readonly follower: BankFollower) {}
 
@@ -46,7 +55,7 @@ export abstract class BankView {
    */
   awaitVersion(step: number, options: AwaitOptions & { readonly minKeys?: number } = {}): Promise<void> {
     const minKeys = options.minKeys ?? 1;
-    return this.follower.until(() => this.size >= minKeys && (this.steps?.min() ?? -Infinity) >= step, `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
+    return this.follower.until(() => isFresh(this.version(), step, minKeys), `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
   }
 
   /** Applies everything produced before this call. */

@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
 import { bankNameOf } from "../bank/topics.ts";
-import type { BankVersion } from "../bank/view.ts";
+import { isFresh, type BankVersion } from "../bank/view.ts";
 import type { Log } from "../log/types.ts";
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { Conditions } from "../conditions.ts";
@@ -88,7 +88,7 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
         const minKeys = options.minKeys ?? 1;
         const fresh = () => {
           const version = held();
-          return version !== undefined && version.size >= minKeys && version.minStep >= step;
+          return version !== undefined && isFresh(version, step, minKeys);
         };
         return conditions.until(fresh, `bank ${bank} to reach step ${step} on ${minKeys}+ keys`, { ...options, subject: "knowledge", blocked: () => failure });
       },
