@@ -1,6 +1,6 @@
 /** Programs as values, the launchers on a small program, the test launcher's stubs, restart policies, RPC, and what --graph and --emit write. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -10,11 +10,14 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { BankWriter } from "../src/bank/index.ts";
 import { launch, onFailure, program, readStatus, task, type ProgramOutcome } from "../src/program/index.ts";
+import { processesPlacement } from "../src/program/placement-processes.ts";
+import type { ProgramNode } from "../src/program/program.ts";
 import { deadLetterTopic } from "../src/schema/dead-letter.ts";
 import { embeddedBackend, freshNamespace, kafkaBackend } from "./support/backends.ts";
 import { runTsx } from "./support/child-process.ts";
 
 const ECHO = join(import.meta.dirname, "fixtures/echo-program.ts");
+const SLOW = join(import.meta.dirname, "fixtures/slow-loading-program.ts");
 const CLI = join(import.meta.dirname, "../bin/carls.js");
 const quiet = () => {};
 
@@ -28,6 +31,25 @@ describe("program values", () => {
     assert.throws(() => program("p", [{ name: "a", group: "g", replicas: 2, run: ok }, { name: "b", group: "g", run: ok }]), /mixes replica counts/);
     assert.throws(() => program("p", [{ name: "a", replicas: 0, run: ok }]), /replicas must be an integer ≥ 1/);
     assert.throws(() => program("P q", [{ name: "a", run: ok }]), /its name must match/);
+  });
+
+  test("a replica told to stop while its program still loads ends as stopped, not killed by the signal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "carls-slow-"));
+    let loading: () => void = () => {};
+    const loaded = new Promise<void>((resolve) => (loading = resolve));
+    const placement = processesPlacement({
+      spec: { programFile: SLOW, config: {}, log: `embedded:${dir}`, namespace: "slow", launch: "slow" },
+      out: (line) => line.endsWith("loading") && loading(),
+    });
+    const replica = placement.start({ name: "only" } as ProgramNode, 0, 0);
+    try {
+      await loaded;
+      replica.terminate();
+      assert.deepEqual(await replica.exit, { kind: "stopped" });
+    } finally {
+      replica.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("threads and processes need a program file and a log location", async () => {

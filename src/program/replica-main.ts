@@ -13,11 +13,19 @@ import { EXIT, type ReplicaSpec } from "./replica-spec.ts";
 import { runReplica } from "./run-replica.ts";
 
 export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
+  // Listening first: a stop that comes while the replica still loads is a stop, not a kill by signal.
+  let stopRequested = false;
+  let interrupt: (() => void) | undefined;
+  onStopRequest(() => {
+    stopRequested = true;
+    interrupt?.();
+  });
   const log = await openLog(spec.log);
   let code: number = EXIT.failed;
   try {
     const program = await loadProgram(spec.programFile, spec.config);
     const node = findNode(program, spec.node);
+    if (stopRequested) return (code = EXIT.stopped);
     const fiber = Effect.runFork(
       runReplica({
         program,
@@ -32,12 +40,7 @@ export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
         write: (line) => process.stdout.write(`${line}\n`),
       }),
     );
-    let stopRequested = false;
-    const stop = () => {
-      stopRequested = true;
-      void Effect.runPromise(Fiber.interrupt(fiber));
-    };
-    onStopRequest(stop);
+    interrupt = () => void Effect.runPromise(Fiber.interrupt(fiber));
     const exit = await Effect.runPromise(Fiber.await(fiber));
     if (Exit.isSuccess(exit)) code = EXIT.completed;
     else if (Exit.isInterrupted(exit)) code = EXIT.stopped;
