@@ -98,6 +98,8 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
     terms,
     freshness,
     close: async () => {
+      // A worker that failed has closed what it opened before it said so: nothing to wait for.
+      if (failure) return void (await worker.terminate());
       worker.postMessage("stop");
       await exited;
     },

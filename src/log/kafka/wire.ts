@@ -112,7 +112,7 @@ export class Wire {
       retrying(
         async () => {
           const { leaders } = await this.topic(topic);
-          return request(await this.cluster.findBroker({ nodeId: leaders[partition]! }));
+          return request(await this.broker(leaders[partition]!));
         },
         isStaleMetadata,
         () => this.forget(topic),
@@ -120,7 +120,8 @@ export class Wire {
     );
   }
 
-  coordinator(group: string): Promise<Broker> {
+  async coordinator(group: string): Promise<Broker> {
+    if (this.closed) throw closed();
     return this.cluster.findGroupCoordinator({ groupId: group });
   }
 
@@ -146,13 +147,24 @@ export class Wire {
     });
   }
 
+  /**
+   * A broker of the main Cluster. Refused once closed: kafkajs connects a broker again on its next
+   * request, so a retry still waiting out its backoff when the log closed would open a connection
+   * that nothing closes (it kept a replica's process alive after a read of a deleted topic).
+   */
+  private async broker(nodeId: number): Promise<Broker> {
+    if (this.closed) throw closed();
+    return this.cluster.findBroker({ nodeId });
+  }
+
   private async anyBroker(): Promise<Broker> {
+    if (this.closed) throw closed();
     let nodes = this.cluster.getNodeIds();
     if (nodes.length === 0) {
       await this.cluster.refreshMetadata();
       nodes = this.cluster.getNodeIds();
     }
     const node = nodes[Math.floor(Math.random() * nodes.length)];
-    return this.cluster.findBroker({ nodeId: Number(node) });
+    return this.broker(Number(node));
   }
 }
