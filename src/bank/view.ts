@@ -18,7 +18,7 @@ export interface BankVersion {
  * later: the staleness bound. An empty bank holds every key that late (it holds none), so with
  * `minKeys` 0 it passes.
  */
-export function isFresh(version: BankVersion, step: number, minKeys: number): boolean {
+export function isFresh(version: Pick<BankVersion, "size" | "minStep">, step: number, minKeys: number): boolean {
   return version.size >= minKeys && version.minStep >= step;
 }
 
@@ -55,7 +55,7 @@ export abstract class BankView {
    */
   awaitVersion(step: number, options: AwaitOptions & { readonly minKeys?: number } = {}): Promise<void> {
     const minKeys = options.minKeys ?? 1;
-    return this.follower.until(() => isFresh(this.version(), step, minKeys), `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
+    return this.follower.until(() => isFresh({ size: this.size, minStep: this.steps?.min() ?? Infinity }, step, minKeys), `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
   }
 
   /** Applies everything produced before this call. */

@@ -9,23 +9,34 @@ import { Effect, Exit, Fiber } from "effect";
 import { openLog } from "../log/open-log.ts";
 import { loadProgram } from "./load.ts";
 import { findNode } from "./program.ts";
-import { EXIT, type ReplicaSpec } from "./replica-spec.ts";
+import { EXIT, STOP_SIGNALS, type ReplicaSpec } from "./replica-spec.ts";
 import { runReplica } from "./run-replica.ts";
 
 export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
-  // Listening first: a stop that comes while the replica still loads is a stop, not a kill by signal.
-  let stopRequested = false;
+  // Listening first: a stop that comes while the replica still loads ends it there, as stopped
+  // (opening the log or a program file's top-level code cannot be cancelled, only left behind).
   let interrupt: (() => void) | undefined;
+  let stopRequested = false;
+  let requestStop = () => {};
+  const stopping = new Promise<typeof STOPPED>((resolve) => (requestStop = () => resolve(STOPPED)));
   onStopRequest(() => {
     stopRequested = true;
+    requestStop();
     interrupt?.();
   });
-  const log = await openLog(spec.log);
+  const opening = openLog(spec.log);
+  const failed = (error: unknown) => process.stderr.write(`${spec.node}/${spec.replica} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const log = await Promise.race([opening, stopping]).catch((error: unknown) => void failed(error));
+  if (log === STOPPED) {
+    void opening.then((late) => late.close()).catch(() => undefined);
+    return EXIT.stopped;
+  }
+  if (log === undefined) return EXIT.failed;
   let code: number = EXIT.failed;
   try {
-    const program = await loadProgram(spec.programFile, spec.config);
+    const program = await Promise.race([loadProgram(spec.programFile, spec.config), stopping]);
+    if (program === STOPPED) return EXIT.stopped;
     const node = findNode(program, spec.node);
-    if (stopRequested) return (code = EXIT.stopped);
     const fiber = Effect.runFork(
       runReplica({
         program,
@@ -47,17 +58,18 @@ export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
     else process.stderr.write(`${spec.node}/${spec.replica} failed: ${String(Exit.isFailure(exit) ? exit.cause : "")}\n`);
     if (code === EXIT.completed && spec.hold && !stopRequested) await new Promise<void>((resolve) => onStopRequest(resolve));
   } catch (error) {
-    process.stderr.write(`${spec.node}/${spec.replica} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    failed(error);
   } finally {
     await log.close();
   }
   return code;
 }
 
+const STOPPED = Symbol("stopped");
+
 function onStopRequest(handler: () => void): void {
   if (isMainThread) {
-    process.once("SIGTERM", handler);
-    process.once("SIGINT", handler);
+    for (const signal of STOP_SIGNALS) process.once(signal, handler);
   } else {
     parentPort!.on("message", (message: unknown) => {
       if (message === "terminate") handler();

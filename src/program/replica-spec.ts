@@ -22,3 +22,6 @@ export interface ReplicaSpec {
 export const EXIT = { completed: 0, failed: 1, stopped: 3 } as const;
 
 export const REPLICA_ENV = "CARLS_REPLICA_SPEC";
+
+/** The signals that ask a replica's process to stop. */
+export const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;

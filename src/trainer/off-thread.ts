@@ -43,10 +43,13 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
   const conditions = new Conditions();
   let first: { resolve: () => void; reject: (error: Error) => void } | undefined;
   const ready = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
+  let failed = () => {};
+  const failing = new Promise<void>((resolve) => (failed = resolve));
   const fail = (error: Error) => {
     failure ??= error;
     first?.reject(failure);
     conditions.wake();
+    failed();
   };
   worker.on("message", (message: KnowledgeMessage) => {
     if (message.kind === "failed") return fail(new Error(`knowledge worker failed: ${message.message}`));
@@ -98,10 +101,9 @@ export async function openTermsOffThread(log: Log, namespace: string, specs: rea
     terms,
     freshness,
     close: async () => {
-      // A worker that failed has closed what it opened before it said so: nothing to wait for.
-      if (failure) return void (await worker.terminate());
       worker.postMessage("stop");
-      await exited;
+      // A worker that failed (before or while stopping) closed what it opened before it said so: nothing to wait for.
+      await Promise.race([exited, failing.then(() => worker.terminate())]);
     },
   };
 }

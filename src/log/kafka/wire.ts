@@ -122,7 +122,7 @@ export class Wire {
 
   async coordinator(group: string): Promise<Broker> {
     if (this.closed) throw closed();
-    return this.cluster.findGroupCoordinator({ groupId: group });
+    return this.open(await this.cluster.findGroupCoordinator({ groupId: group }));
   }
 
   private async withTranslation<T>(topic: string, run: () => Promise<T>): Promise<T> {
@@ -154,7 +154,14 @@ export class Wire {
    */
   private async broker(nodeId: number): Promise<Broker> {
     if (this.closed) throw closed();
-    return this.cluster.findBroker({ nodeId });
+    return this.open(await this.cluster.findBroker({ nodeId }));
+  }
+
+  /** `broker`, unless the log closed while it was being found (and maybe connected): then closed again. */
+  private async open(broker: Broker): Promise<Broker> {
+    if (!this.closed) return broker;
+    await broker.disconnect().catch(() => {});
+    throw closed();
   }
 
   private async anyBroker(): Promise<Broker> {
