@@ -125,12 +125,12 @@ class Supervisor {
     private readonly graceMs: number,
     private readonly stopWhen: LaunchOptions["stopWhen"],
   ) {
-    this.#reader = new StatusReader(log, namespace);
+    this.#reader = new StatusReader(log, namespace, launch);
   }
 
   /** The status of this launch's replicas (records of earlier launches in the namespace left out). */
-  async status(): Promise<ReadonlyMap<string, ReplicaStatus>> {
-    return new Map([...(await this.#reader.read())].filter(([, s]) => s.launch === this.launch));
+  status(): Promise<ReadonlyMap<string, ReplicaStatus>> {
+    return this.#reader.read();
   }
 
   run(): Promise<ProgramOutcome> {

@@ -66,9 +66,9 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
     info: placement.write,
   });
   const predecessors = program.nodes.filter((n) => node.after.includes(n.name));
-  const reader = new StatusReader(log, namespace);
+  const reader = new StatusReader(log, namespace, placement.launch);
   const awaitPredecessors = Effect.promise(() => reader.read()).pipe(
-    Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas, placement.launch)), schedule: Schedule.spaced("250 millis") }),
+    Effect.repeat({ until: (status) => predecessors.every((p) => nodeCompleted(status, p.name, p.replicas)), schedule: Schedule.spaced("250 millis") }),
   );
   // Uninterruptible, so a heartbeat in flight lands before the final state, never after it.
   const heartbeat = Effect.uninterruptible(publish("running")).pipe(Effect.repeat(Schedule.spaced("1 second")));

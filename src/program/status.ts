@@ -46,9 +46,11 @@ export class StatusReader {
   readonly #latest = new Map<string, ReplicaStatus>();
   #offset = 0;
 
+  /** `launch`: only that launch's records (a namespace can hold earlier launches'). */
   constructor(
     private readonly log: Log,
     private readonly namespace: string,
+    private readonly launch?: string,
   ) {}
 
   async read(): Promise<ReadonlyMap<string, ReplicaStatus>> {
@@ -56,7 +58,9 @@ export class StatusReader {
     if (this.#offset === 0 && !(await this.log.listTopics()).includes(topic)) return this.#latest;
     for await (const record of readPartition(this.log, topic, 0, this.#offset)) {
       this.#offset = record.offset + 1;
-      if (record.key && record.value) this.#latest.set(dec.decode(record.key), JSON.parse(dec.decode(record.value)) as ReplicaStatus);
+      if (!record.key || !record.value) continue;
+      const status = JSON.parse(dec.decode(record.value)) as ReplicaStatus;
+      if (this.launch === undefined || status.launch === this.launch) this.#latest.set(dec.decode(record.key), status);
     }
     return this.#latest;
   }
@@ -64,9 +68,9 @@ export class StatusReader {
 
 export const readStatus = (log: Log, namespace: string): Promise<ReadonlyMap<string, ReplicaStatus>> => new StatusReader(log, namespace).read();
 
-/** Whether `replicas` replicas of `node` have completed in this launch. */
-export function nodeCompleted(status: ReadonlyMap<string, ReplicaStatus>, node: string, replicas: number, launch: string): boolean {
+/** Whether `replicas` replicas of `node` have completed, in one launch's `status`. */
+export function nodeCompleted(status: ReadonlyMap<string, ReplicaStatus>, node: string, replicas: number): boolean {
   let completed = 0;
-  for (const s of status.values()) if (s.node === node && s.launch === launch && s.state === "completed") completed++;
+  for (const s of status.values()) if (s.node === node && s.state === "completed") completed++;
   return completed >= replicas;
 }
