@@ -100,12 +100,16 @@ export async function rpcClient<Api extends ServiceApi>(log: Log, namespace: str
       offset = result.nextOffset;
     }
   })();
+  let broken: Error | undefined;
   following.catch((error: unknown) => {
-    for (const waiter of pending.values()) waiter.reject(asError(error));
+    broken = asError(error);
+    for (const waiter of pending.values()) waiter.reject(broken);
     pending.clear();
   });
   return {
     async call(method, argument, timeoutMs = 30_000) {
+      // Its replies can no longer arrive: say why now rather than time out.
+      if (broken) throw new Error(`${handle.name}.${method}: the client stopped reading replies: ${broken.message}`);
       const id = randomUUID();
       const reply = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {

@@ -74,8 +74,9 @@ export class TopicAdmin {
       throw translate(error, name);
     }
     this.forget(name);
-    if (!created) configConflicts(name, await this.config(name), wanted);
+    // Made by another client just now, it may not be in this broker's metadata yet: wait for it first.
     await this.waitForLeaders(name);
+    if (!created) configConflicts(name, await this.config(name), wanted);
   }
 
   /** The topic's current configuration, read from the cluster (not from the cache). */
