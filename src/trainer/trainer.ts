@@ -77,8 +77,10 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   await ensureTrainerStateTopic(log, namespace);
 
   const startedAt = Date.now();
-  const writes = [checkpointTopic(namespace), metricsTopic(namespace), trainerStateTopic(namespace)];
-  const writesFrom = await Promise.all(writes.map((t) => topicEnds(log, t)));
+  // The trainer state only lets replay run segments side by side: a run replays without it, in order.
+  const writes = [{ topic: checkpointTopic(namespace) }, { topic: metricsTopic(namespace) }, { topic: trainerStateTopic(namespace), optional: true as const }];
+  const ends = () => Promise.all(writes.map(({ topic }) => topicEnds(log, topic)));
+  const writesFrom = await ends();
   const graphPositions = graph.positions();
   const graphTopics = [...new Set(graphPositions.map((p) => p.topic))];
   const runId = options.run?.id ?? `run-${new Date(startedAt).toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${randomBytes(3).toString("hex")}`;
@@ -103,7 +105,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
         return { topic, from: to.map(() => 0), to };
       }),
       ...lastBanks.map((b): TopicRange => ({ topic: `${b.bank}.history`, from: b.position.historyOffsets.map(() => 0), to: b.position.historyOffsets })),
-      ...(end ? writes.map((topic, i): TopicRange => ({ topic, from: writesFrom[i]!, to: end.writesTo[i]!, ...(topic === trainerStateTopic(namespace) ? { optional: true as const } : {}) })) : []),
+      ...(end ? writes.map((write, i): TopicRange => ({ ...write, from: writesFrom[i]!, to: end.writesTo[i]! })) : []),
     ],
     ...(end?.result ? { result: end.result } : {}),
     ...(end?.error ? { error: end.error } : {}),
@@ -136,12 +138,12 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     );
   } catch (error) {
     const state = options.signal?.aborted ? "stopped" : "failed";
-    await writeManifest(log, manifest(state, { writesTo: await Promise.all(writes.map((t) => topicEnds(log, t))), error: error instanceof Error ? error.message : String(error) }));
+    await writeManifest(log, manifest(state, { writesTo: await ends(), error: error instanceof Error ? error.message : String(error) }));
     throw error;
   }
   await log.createTopic(resultTopic(namespace), { partitions: 1, compacted: true });
   await log.produce(resultTopic(namespace), [{ key: enc.encode("result"), value: enc.encode(JSON.stringify(result)), partition: 0 }]);
-  await writeManifest(log, manifest(options.signal?.aborted ? "stopped" : "completed", { result, writesTo: await Promise.all(writes.map((t) => topicEnds(log, t))) }));
+  await writeManifest(log, manifest(options.signal?.aborted ? "stopped" : "completed", { result, writesTo: await ends() }));
   return result;
 }
 
