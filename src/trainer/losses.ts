@@ -79,13 +79,9 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   const op = tf.customGrad((...inputs) => {
     const x = (inputs[0] as tf.Tensor2D).dataSync() as Float32Array;
     const pass: PairsPass = { x, rows, neighbours, values, weights, d, grad: new Float32Array(n * d) };
-    let total: number;
-    if (distance === "kl" || distance === "softmax-l2") {
-      const soft = logSoftmaxRows(x, n, d);
-      // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
-      const probs = expOf(soft);
-      total = distance === "kl" ? klPairs(pass, soft, probs, logOf(values)) : softmaxL2Pairs(pass, probs);
-    } else total = distance === "l2" ? l2Pairs(pass) : cosinePairs(pass);
+    const soft = distance === "kl" || distance === "softmax-l2" ? logSoftmaxRows(x, n, d) : NONE;
+    // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
+    const total = pairsTotal(pass, distance, soft, expOf(soft), distance === "kl" ? logOf(values) : NONE);
     const { grad } = pass;
     const weightSum = weights ? sumOf(weights) : m;
     const scale = reduction === "sum" ? 1 : weightSum > 0 ? 1 / weightSum : 0;
@@ -98,7 +94,9 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   return op(outputs) as tf.Scalar;
 }
 
-/** What a kernel below reads, and `grad`, the outputs' gradient it adds each pair's (unscaled) into. */
+const NONE = new Float64Array(0);
+
+/** What pairsTotal reads, and `grad`, the outputs' gradient it adds each pair's (unscaled) into. */
 interface PairsPass {
   readonly x: Float32Array;
   readonly rows: Int32Array;
@@ -109,95 +107,69 @@ interface PairsPass {
   readonly grad: Float32Array;
 }
 
-// One small function per distance (a loop that branched on the distance inside ran ~4× slower),
-// each returning Σ_k w_k·dist_k: see scaleInPlace for why nothing else follows their loops.
-
-function klPairs({ rows, neighbours, values, weights, d, grad }: PairsPass, soft: Float64Array, probs: Float64Array, logValues: Float64Array): number {
+/**
+ * Σ_k w_k·dist_k over the pairs, adding each pair's gradient (unscaled) into `grad`. `soft` and
+ * `probs` are the outputs' log-softmax and softmax (for kl and softmax-l2), `logValues` log(v) (kl).
+ * It returns a number and nothing follows its loop: see scaleInPlace for why.
+ */
+function pairsTotal({ x, rows, neighbours, values, weights, d, grad }: PairsPass, distance: GraphDistance, soft: Float64Array, probs: Float64Array, logValues: Float64Array): number {
   let total = 0;
   for (let k = 0; k < rows.length; k++) {
     const w = weights ? weights[k]! : 1;
     if (w === 0) continue;
     const xo = rows[k]! * d;
     const vo = neighbours[k]! * d;
-    let dist = 0;
-    let mass = 0;
-    for (let c = 0; c < d; c++) {
-      const v = values[vo + c]!;
-      mass += v;
-      if (v > 0) dist += v * (logValues[vo + c]! - soft[xo + c]!);
+    if (distance === "kl") {
+      let dist = 0;
+      let mass = 0;
+      for (let c = 0; c < d; c++) {
+        const v = values[vo + c]!;
+        mass += v;
+        if (v > 0) dist += v * (logValues[vo + c]! - soft[xo + c]!);
+      }
+      total += w * dist;
+      for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs[xo + c]! - values[vo + c]!);
+    } else if (distance === "softmax-l2") {
+      let dist = 0;
+      let dot = 0;
+      for (let c = 0; c < d; c++) {
+        const p = probs[xo + c]!;
+        const diff = p - values[vo + c]!;
+        dist += diff * diff;
+        dot += 2 * diff * p;
+      }
+      total += w * dist;
+      for (let c = 0; c < d; c++) {
+        const p = probs[xo + c]!;
+        grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
+      }
+    } else if (distance === "l2") {
+      let dist = 0;
+      for (let c = 0; c < d; c++) {
+        const diff = x[xo + c]! - values[vo + c]!;
+        dist += diff * diff;
+        grad[xo + c]! += 2 * w * diff;
+      }
+      total += w * dist;
+    } else {
+      let dot = 0;
+      let xx = 0;
+      let vv = 0;
+      for (let c = 0; c < d; c++) {
+        dot += x[xo + c]! * values[vo + c]!;
+        xx += x[xo + c]! * x[xo + c]!;
+        vv += values[vo + c]! * values[vo + c]!;
+      }
+      if (xx === 0 || vv === 0) {
+        total += w;
+        continue;
+      }
+      const nx = Math.sqrt(xx);
+      const nv = Math.sqrt(vv);
+      const cos = dot / (nx * nv);
+      total += w * (1 - cos);
+      for (let c = 0; c < d; c++) grad[xo + c]! -= w * (values[vo + c]! / (nx * nv) - (cos * x[xo + c]!) / xx);
     }
-    total += w * dist;
-    for (let c = 0; c < d; c++) grad[xo + c]! += w * (mass * probs[xo + c]! - values[vo + c]!);
-  }
-  return total;
-}
-
-function softmaxL2Pairs({ rows, neighbours, values, weights, d, grad }: PairsPass, probs: Float64Array): number {
-  let total = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const w = weights ? weights[k]! : 1;
-    if (w === 0) continue;
-    const xo = rows[k]! * d;
-    const vo = neighbours[k]! * d;
-    let dist = 0;
-    let dot = 0;
-    for (let c = 0; c < d; c++) {
-      const p = probs[xo + c]!;
-      const diff = p - values[vo + c]!;
-      dist += diff * diff;
-      dot += 2 * diff * p;
-    }
-    total += w * dist;
-    for (let c = 0; c < d; c++) {
-      const p = probs[xo + c]!;
-      grad[xo + c]! += w * p * (2 * (p - values[vo + c]!) - dot);
-    }
-  }
-  return total;
-}
-
-function l2Pairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): number {
-  let total = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const w = weights ? weights[k]! : 1;
-    if (w === 0) continue;
-    const xo = rows[k]! * d;
-    const vo = neighbours[k]! * d;
-    let dist = 0;
-    for (let c = 0; c < d; c++) {
-      const diff = x[xo + c]! - values[vo + c]!;
-      dist += diff * diff;
-      grad[xo + c]! += 2 * w * diff;
-    }
-    total += w * dist;
-  }
-  return total;
-}
-
-function cosinePairs({ x, rows, neighbours, values, weights, d, grad }: PairsPass): number {
-  let total = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const w = weights ? weights[k]! : 1;
-    if (w === 0) continue;
-    const xo = rows[k]! * d;
-    const vo = neighbours[k]! * d;
-    let dot = 0;
-    let xx = 0;
-    let vv = 0;
-    for (let c = 0; c < d; c++) {
-      dot += x[xo + c]! * values[vo + c]!;
-      xx += x[xo + c]! * x[xo + c]!;
-      vv += values[vo + c]! * values[vo + c]!;
-    }
-    if (xx === 0 || vv === 0) {
-      total += w;
-      continue;
-    }
-    const nx = Math.sqrt(xx);
-    const nv = Math.sqrt(vv);
-    const cos = dot / (nx * nv);
-    total += w * (1 - cos);
-    for (let c = 0; c < d; c++) grad[xo + c]! -= w * (values[vo + c]! / (nx * nv) - (cos * x[xo + c]!) / xx);
   }
   return total;
 }
