@@ -341,18 +341,27 @@ function storeSuite(): void {
     it("copies values bit for bit into a caller's array at any offset, rows of every width, misses zeroed", () => {
       for (const dim of [1, 3, 16, 17, 40]) {
         const store = new VectorStore(dim, 2);
-        const bits = (k: number) => Uint32Array.from({ length: dim }, (_, j) => (k * 7919 + j * 104729) >>> 0 | (j === 0 ? 0x7fa00000 : 0));
+        // A float32 NaN payload in word 0; in word 1, the high half of a float64 signalling NaN (rows of even width are copied as float64 pairs).
+        const special = (j: number) => (j === 0 ? 0x7fa00000 : j === 1 ? 0x7ff40000 : 0);
+        const bits = (k: number) => Uint32Array.from({ length: dim }, (_, j) => (k * 7919 + j * 104729) >>> 0 | special(j));
         for (let k = 0; k < 50; k++) store.set(`k${k}`, new Float32Array(bits(k).buffer), k);
         const keys = ["k3", "none", "k49", "k0"];
-        const buffer = new Float32Array(3 + keys.length * dim).fill(5);
-        const { values, found, steps } = store.lookup(keys, "zeros", buffer.subarray(3));
-        assert.deepEqual([...found], [1, 0, 1, 1]);
-        assert.deepEqual([...steps], [3, -1, 49, 0]);
-        const got = new Uint32Array(values.buffer, values.byteOffset, keys.length * dim);
-        assert.deepEqual([...got.subarray(0, dim)], [...bits(3)], `dim ${dim}: a NaN payload and every other bit pattern survive`);
-        assert.deepEqual([...got.subarray(dim, 2 * dim)], new Array(dim).fill(0));
-        assert.deepEqual([...got.subarray(3 * dim)], [...bits(0)]);
-        assert.deepEqual([...buffer.subarray(0, 3)], [5, 5, 5], "nothing before the caller's offset is written");
+        // Offset 3 floats: not 8-byte aligned, copied as words; offset 2: as pairs where the width is even.
+        for (const offset of [3, 2]) {
+          const buffer = new Float32Array(offset + keys.length * dim).fill(5);
+          // Enough calls for the copy to be optimised: the optimised code must keep the bits as well.
+          for (let call = 0; call < 2000; call++) {
+            const { values, found, steps } = store.lookup(keys, "zeros", buffer.subarray(offset));
+            if (call % 500 !== 0 && call !== 1999) continue;
+            assert.deepEqual([...found], [1, 0, 1, 1]);
+            assert.deepEqual([...steps], [3, -1, 49, 0]);
+            const got = new Uint32Array(values.buffer, values.byteOffset, keys.length * dim);
+            assert.deepEqual([...got.subarray(0, dim)], [...bits(3)], `dim ${dim}, offset ${offset}: NaN payloads and every other bit pattern survive`);
+            assert.deepEqual([...got.subarray(dim, 2 * dim)], new Array(dim).fill(0));
+            assert.deepEqual([...got.subarray(3 * dim)], [...bits(0)]);
+            assert.deepEqual([...buffer.subarray(0, offset)], new Array(offset).fill(5), "nothing before the caller's offset is written");
+          }
+        }
       }
     });
 

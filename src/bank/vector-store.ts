@@ -38,6 +38,8 @@ export interface StoreRows {
 }
 
 const INITIAL_ROWS = 1024;
+/** Rows a lookup touches and then copies at a time: enough misses under way, few enough pages for the TLB. */
+const CHUNK = 64;
 /** 32-bit words in a 64-byte cache line. */
 const WORDS_PER_LINE = 16;
 
@@ -47,6 +49,8 @@ export class VectorStore {
   private bytes: Uint8Array;
   /** `data` as 32-bit words: lookups copy bits, without float conversions. */
   private words: Int32Array;
+  /** `data` as pairs of words, for copying rows of even width in half the moves. */
+  private pairs: Float64Array;
   /** Meaningful only for rows with a key. */
   private stepOfRow: Float64Array;
   private readonly index: KeyIndex;
@@ -62,6 +66,7 @@ export class VectorStore {
     this.data = new Float32Array(rows * dim);
     this.bytes = new Uint8Array(this.data.buffer);
     this.words = new Int32Array(this.data.buffer);
+    this.pairs = pairsOf(this.data);
     this.stepOfRow = new Float64Array(rows);
     this.index = new KeyIndex(rows);
   }
@@ -157,8 +162,9 @@ export class VectorStore {
   }
 
   /**
-   * The vectors of `keys`. Rows are found for the whole batch before any is copied, so that the
-   * memory reads of many keys are under way at once rather than one after another.
+   * The vectors of `keys`. Rows are found for the whole batch before any is copied, then read and
+   * copied a chunk at a time, so that the memory reads of many keys are under way at once rather
+   * than one after another, and a chunk's pages stay in the TLB from its reads to its copy.
    */
   lookup(keys: readonly string[], missing: MissingPolicy = "zeros", out?: Float32Array): LookupResult {
     const dim = this.dim;
@@ -170,31 +176,19 @@ export class VectorStore {
     if (this.scratchRows.length < n) this.scratchRows = new Int32Array(n);
     const rows = this.scratchRows;
     this.index.findMany(keys, rows);
-    const { words, stepOfRow } = this;
-    const into = new Int32Array(values.buffer, values.byteOffset, n * dim);
-    // Touching every cache line of every row before copying any puts all of the batch's misses
-    // under way together (twice the copy rate of a plain gather on a bank far larger than the
-    // cache). The rows' steps, a miss of their own, are read in the same pass.
+    const asPairs = dim % 2 === 0 && values.byteOffset % 8 === 0;
+    const pairsInto = asPairs ? new Float64Array(values.buffer, values.byteOffset, (n * dim) / 2) : undefined;
+    const wordsInto = asPairs ? undefined : new Int32Array(values.buffer, values.byteOffset, n * dim);
     let sink = 0;
-    for (let i = 0; i < n; i++) {
-      const row = rows[i]!;
-      if (row < 0) {
-        steps[i] = -1;
-        continue;
-      }
-      for (let j = row * dim, end = j + dim; j < end; j += WORDS_PER_LINE) sink ^= words[j]!;
-      steps[i] = stepOfRow[row]!;
+    for (let start = 0; start < n; start += CHUNK) {
+      const end = Math.min(n, start + CHUNK);
+      sink ^= touchRows(this.words, dim, rows, start, end, this.stepOfRow, steps, found);
+      if (pairsInto) copyRowsAsPairs(this.pairs, pairsInto, dim / 2, rows, start, end);
+      else copyRowsAsWords(this.words, wordsInto!, dim, rows, start, end);
     }
     this.sink = sink;
     for (let i = 0; i < n; i++) {
-      const row = rows[i]!;
-      if (row >= 0) {
-        const from = row * dim;
-        const to = i * dim;
-        for (let j = 0; j < dim; j++) into[to + j] = words[from + j]!;
-        found[i] = 1;
-        continue;
-      }
+      if (found[i]) continue;
       if (missing === "error") throw new Error(`lookup: the bank holds no value for key ${JSON.stringify(keys[i])}`);
       const target = values.subarray(i * dim, i * dim + dim);
       if (missing === "zeros") target.fill(0);
@@ -304,9 +298,68 @@ export class VectorStore {
     this.data = data;
     this.bytes = new Uint8Array(data.buffer);
     this.words = new Int32Array(data.buffer);
+    this.pairs = pairsOf(data);
     const steps = new Float64Array(rows);
     steps.set(this.stepOfRow.subarray(0, this.rowsUsed));
     this.stepOfRow = steps;
     this.index.reserveRows(rows);
+  }
+}
+
+/** Whole pairs of floats of `data`, as float64s. */
+const pairsOf = (data: Float32Array): Float64Array => new Float64Array(data.buffer, 0, data.buffer.byteLength >> 3);
+
+/**
+ * Reads one word of every cache line of the found rows (and each row's step, a miss of its own), so
+ * that the batch's misses are under way together before any row is copied. The last word of a row
+ * is read too: a row need not start on a line, and then it spans one more. Returns what it read, to
+ * be kept, so that the reads are not optimised away.
+ */
+function touchRows(words: Int32Array, dim: number, rows: Int32Array, start: number, end: number, stepOfRow: Float64Array, steps: Float64Array, found: Uint8Array): number {
+  let sink = 0;
+  for (let i = start; i < end; i++) {
+    const row = rows[i]!;
+    if (row < 0) {
+      steps[i] = -1;
+      continue;
+    }
+    const rowEnd = row * dim + dim;
+    for (let j = row * dim; j < rowEnd; j += WORDS_PER_LINE) sink ^= words[j]!;
+    sink ^= words[rowEnd - 1]!;
+    steps[i] = stepOfRow[row]!;
+    found[i] = 1;
+  }
+  return sink;
+}
+
+/**
+ * Copies the found rows into `into` as 64-bit moves, four a turn: a copy of fewer, simpler moves
+ * lets the processor run further ahead. Float64 moves keep every bit (NaN payloads included).
+ */
+function copyRowsAsPairs(pairs: Float64Array, into: Float64Array, width: number, rows: Int32Array, start: number, end: number): void {
+  const unrolled = width - (width % 4);
+  for (let i = start; i < end; i++) {
+    const row = rows[i]!;
+    if (row < 0) continue;
+    let from = row * width;
+    let to = i * width;
+    const blocksEnd = to + unrolled;
+    for (; to < blocksEnd; to += 4, from += 4) {
+      into[to] = pairs[from]!;
+      into[to + 1] = pairs[from + 1]!;
+      into[to + 2] = pairs[from + 2]!;
+      into[to + 3] = pairs[from + 3]!;
+    }
+    for (const rowEnd = i * width + width; to < rowEnd; to++, from++) into[to] = pairs[from]!;
+  }
+}
+
+function copyRowsAsWords(words: Int32Array, into: Int32Array, dim: number, rows: Int32Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    const row = rows[i]!;
+    if (row < 0) continue;
+    const from = row * dim;
+    const to = i * dim;
+    for (let j = 0; j < dim; j++) into[to + j] = words[from + j]!;
   }
 }
