@@ -83,28 +83,24 @@ export class KeyIndex {
   }
 
   /**
-   * The rows of `keys` (-1 where absent) into `rows`. A lookup follows three memory reads that
-   * depend on each other (table slot, row's key, key bytes), each likely a cache miss in a large
-   * bank; made for all keys a step at a time, the misses of one step are under way together.
+   * The rows of `keys[start .. end]` (-1 where absent) into `rows`. A lookup follows three memory
+   * reads that depend on each other (table slot, row's key, key bytes), each likely a cache miss in
+   * a large bank; made for all keys a step at a time, the misses of one step are under way together.
    */
-  findMany(keys: readonly string[], rows: Int32Array): void {
-    const n = keys.length;
-    if (this.hashes.length < n) this.hashes = new Int32Array(n);
+  findMany(keys: readonly string[], rows: Int32Array, start = 0, end = keys.length): void {
+    if (this.hashes.length < end) this.hashes = new Int32Array(end);
     const { hashes, table, mask, rowKeys, arena } = this;
     let sink = 0;
-    for (let i = 0; i < n; i++) {
-      const hash = hashString(keys[i]!);
-      hashes[i] = hash;
-      sink ^= table[2 * (hash & mask)]!;
-    }
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) hashes[i] = hashString(keys[i]!);
+    for (let i = start; i < end; i++) sink ^= table[2 * (hashes[i]! & mask)]!;
+    for (let i = start; i < end; i++) {
       const s = hashes[i]! & mask;
       const row = table[2 * s] === hashes[i] ? table[2 * s + 1]! - 1 : -1;
       rows[i] = row;
       if (row >= 0) sink ^= rowKeys[2 * row]!;
     }
-    for (let i = 0; i < n; i++) if (rows[i]! >= 0) sink ^= arena[rowKeys[2 * rows[i]!]!]!;
-    for (let i = 0; i < n; i++) rows[i] = this.findHashed(keys[i]!, hashes[i]!);
+    for (let i = start; i < end; i++) if (rows[i]! >= 0) sink ^= arena[rowKeys[2 * rows[i]!]!]!;
+    for (let i = start; i < end; i++) rows[i] = this.findHashed(keys[i]!, hashes[i]!);
     this.sink = sink;
   }
 

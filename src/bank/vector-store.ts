@@ -39,7 +39,7 @@ export interface StoreRows {
 
 const INITIAL_ROWS = 1024;
 /** Rows a lookup touches and then copies at a time: enough misses under way, few enough pages for the TLB. */
-const CHUNK = 64;
+const CHUNK = 128;
 /** 32-bit words in a 64-byte cache line. */
 const WORDS_PER_LINE = 16;
 
@@ -175,13 +175,13 @@ export class VectorStore {
     const steps = new Float64Array(n);
     if (this.scratchRows.length < n) this.scratchRows = new Int32Array(n);
     const rows = this.scratchRows;
-    this.index.findMany(keys, rows);
     const asPairs = dim % 2 === 0 && values.byteOffset % 8 === 0;
     const pairsInto = asPairs ? new Float64Array(values.buffer, values.byteOffset, (n * dim) / 2) : undefined;
     const wordsInto = asPairs ? undefined : new Int32Array(values.buffer, values.byteOffset, n * dim);
     let sink = 0;
     for (let start = 0; start < n; start += CHUNK) {
       const end = Math.min(n, start + CHUNK);
+      this.index.findMany(keys, rows, start, end);
       sink ^= touchRows(this.words, dim, rows, start, end, this.stepOfRow, steps, found);
       if (pairsInto) copyRowsAsPairs(this.pairs, pairsInto, dim / 2, rows, start, end);
       else copyRowsAsWords(this.words, wordsInto!, dim, rows, start, end);
