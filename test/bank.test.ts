@@ -9,7 +9,7 @@ import { Effect, Either } from "effect";
 import { bankWriter, vectorBank } from "../src/bank/effect.ts";
 import { logLayer } from "../src/log/effect.ts";
 import { BankFollower, type BankPosition } from "../src/bank/follower.ts";
-import { hashBytes } from "../src/bank/key-bytes.ts";
+import { hashBytes, hashString } from "../src/bank/key-bytes.ts";
 import { readSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/bank/snapshot.ts";
 import { VectorApplier } from "../src/bank/vector-applier.ts";
 import { VectorStore } from "../src/bank/vector-store.ts";
@@ -363,6 +363,29 @@ function storeSuite(): void {
           }
         }
       }
+    });
+
+    it("tells apart keys whose hashes are equal, in lookups and single finds", () => {
+      const seen = new Map<number, string>();
+      let pair: [string, string] | undefined;
+      for (let i = 0; !pair; i++) {
+        const key = `c${i}`;
+        const other = seen.get(hashString(key));
+        if (other !== undefined) pair = [other, key];
+        seen.set(hashString(key), key);
+      }
+      const [first, second] = pair;
+      const store = new VectorStore(2, 4);
+      store.set(first, Float32Array.of(1, 1), 1);
+      store.set(second, Float32Array.of(2, 2), 2);
+      const { values, found, steps } = store.lookup([second, first, `${first}x`]);
+      assert.deepEqual([...values], [2, 2, 1, 1, 0, 0]);
+      assert.deepEqual([...found], [1, 1, 0]);
+      assert.deepEqual([...steps], [2, 1, -1]);
+      store.delete(first);
+      assert.deepEqual([...store.lookup([second, first]).found], [1, 0]);
+      assert.equal(store.rowOfKey(first), -1);
+      assert.equal(store.stepOf(second), 2);
     });
 
     it("compares keys by their UTF-8, as the writer encodes them (a lone surrogate is U+FFFD)", () => {

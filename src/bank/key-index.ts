@@ -100,7 +100,11 @@ export class KeyIndex {
       if (row >= 0) sink ^= rowKeys[2 * row]!;
     }
     for (let i = start; i < end; i++) if (rows[i]! >= 0) sink ^= arena[rowKeys[2 * rows[i]!]!]!;
-    for (let i = start; i < end; i++) rows[i] = this.findHashed(keys[i]!, hashes[i]!);
+    for (let i = start; i < end; i++) {
+      const row = rows[i]!;
+      const key = keys[i]!;
+      if (row < 0 || !bytesEqualString(arena, rowKeys[2 * row]!, rowKeys[2 * row + 1]! - 1, key)) rows[i] = this.findHashed(key, hashes[i]!);
+    }
     this.sink = sink;
   }
 
