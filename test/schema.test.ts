@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openEmbeddedLog } from "../src/log/index.ts";
+import { decodeNeighbourList, encodeNeighbourList } from "../src/schema/neighbour-list.ts";
 import {
   DEAD_LETTER_HEADERS,
   decodeEdge,
@@ -153,5 +154,29 @@ describe("dead letters", () => {
       await log.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("neighbour lists", () => {
+  const list = { step: 7, ids: ["a", "日本", "", "node-42"], distances: Float32Array.of(0.5, 1, 1.5, 2) };
+
+  it("round-trips ids (any UTF-8, empty included), distances and step, ids kept as bytes until asked for", () => {
+    const bytes = encodeNeighbourList(list);
+    const decoded = decodeNeighbourList(bytes);
+    assert.equal(decoded.step, 7);
+    assert.deepEqual([...decoded.distances], [0.5, 1, 1.5, 2]);
+    assert.deepEqual([...decoded.idStarts], [0, 1, 7, 7, 14]);
+    assert.equal(new TextDecoder().decode(decoded.idData), "a日本node-42");
+    bytes.fill(0); // the list keeps no reference to the record's bytes
+    assert.deepEqual(decoded.ids, list.ids);
+  });
+
+  it("rejects an id that is not UTF-8, and truncated lists, naming what is wrong", () => {
+    const bytes = encodeNeighbourList(list);
+    const bad = bytes.slice();
+    bad[bytes.length - 1] = 0xff; // inside "node-42", the last id
+    assert.throws(() => decodeNeighbourList(bad), /neighbour id 3 is not valid UTF-8/);
+    assert.throws(() => decodeNeighbourList(bytes.subarray(0, bytes.length - 2)), /neighbour list is truncated at id 3/);
+    assert.throws(() => decodeNeighbourList(bytes.subarray(0, 10)), /shorter than its header/);
   });
 });

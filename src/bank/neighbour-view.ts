@@ -3,7 +3,7 @@
  * as the neighbours maker last found them.
  */
 import type { Log } from "../log/types.ts";
-import { decodeNeighbourList, type NeighbourList } from "../schema/neighbour-list.ts";
+import { decodeNeighbourList, type DecodedNeighbourList } from "../schema/neighbour-list.ts";
 import type { Envelope } from "./codec.ts";
 import { BankFollower } from "./follower.ts";
 import { StepCounts } from "./step-counts.ts";
@@ -19,7 +19,7 @@ export interface NeighbourBankViewOptions {
 }
 
 export class NeighbourBankView extends BankView {
-  private readonly lists = new Map<string, NeighbourList>();
+  private readonly lists = new Map<string, DecodedNeighbourList>();
   protected readonly steps = new StepCounts();
 
   static async open(log: Log, namespace: string, name: string, options: NeighbourBankViewOptions = {}): Promise<NeighbourBankView> {
@@ -42,11 +42,11 @@ export class NeighbourBankView extends BankView {
   }
 
   /** A key's neighbours, best first, or undefined when the bank holds none for it. */
-  get(key: string): NeighbourList | undefined {
+  get(key: string): DecodedNeighbourList | undefined {
     return this.lists.get(key);
   }
 
-  *entries(): Generator<[key: string, list: NeighbourList]> {
+  *entries(): Generator<[key: string, list: DecodedNeighbourList]> {
     yield* this.lists.entries();
   }
 
@@ -58,7 +58,7 @@ export class NeighbourBankView extends BankView {
       return undefined;
     }
     if (envelope.kind !== "neighbours") return `a neighbour bank cannot hold a ${envelope.kind} record`;
-    let list: NeighbourList;
+    let list: DecodedNeighbourList;
     try {
       list = decodeNeighbourList(envelope.payload);
     } catch (error) {

@@ -6,7 +6,9 @@ import { NeighbourBankView } from "../bank/neighbour-view.ts";
 import { VectorBankView } from "../bank/vector-view.ts";
 import type { Log } from "../log/types.ts";
 import type { BankVersion } from "../bank/view.ts";
-import type { NeighbourList } from "../schema/neighbour-list.ts";
+import { hashBytes } from "../bank/key-bytes.ts";
+import { KeyIndex } from "../bank/key-index.ts";
+import type { DecodedNeighbourList } from "../schema/neighbour-list.ts";
 import { NO_PSEUDO_LABEL } from "../makers/pseudo-labels.ts";
 import * as tf from "../../graph/gnn/tf.ts";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
@@ -151,17 +153,39 @@ function bankTargetsOf(predictions: VectorBankView, options: GraphRegularization
   };
 }
 
-/** Every node id in store order, kept while the graph's version holds. */
-const nodeIds = (() => {
-  const cache = new WeakMap<GraphStore, { version: number; ids: string[] }>();
-  return (graph: GraphStore): string[] => {
+/** `derive(graph)`, kept while the graph's version holds. */
+function perGraphVersion<T>(derive: (graph: GraphStore) => T): (graph: GraphStore) => T {
+  const cache = new WeakMap<GraphStore, { version: number; value: T }>();
+  return (graph) => {
     const hit = cache.get(graph);
-    if (hit?.version === graph.version) return hit.ids;
-    const ids = Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i));
-    cache.set(graph, { version: graph.version, ids });
-    return ids;
+    if (hit?.version === graph.version) return hit.value;
+    const value = derive(graph);
+    cache.set(graph, { version: graph.version, value });
+    return value;
   };
-})();
+}
+
+/** Every node id in store order. */
+const nodeIds = perGraphVersion((graph) => Array.from({ length: graph.numNodes }, (_, i) => graph.idOf(i)));
+
+/** Node index by the id's UTF-8, so that neighbour lists resolve their ids without making strings. */
+const nodeIndexOfBytes = perGraphVersion((graph) => {
+  const index = new KeyIndex(graph.numNodes);
+  nodeIds(graph).forEach((id, i) => index.add(i, id));
+  return index;
+});
+
+/** The node index of each of a list's ids (-1 for ids not in the graph), as `graph.indexOf` gives them. */
+function resolveIds(list: DecodedNeighbourList, index: KeyIndex): Int32Array {
+  const { idData, idStarts } = list;
+  const indices = new Int32Array(idStarts.length - 1);
+  for (let k = 0; k < indices.length; k++) {
+    const start = idStarts[k]!;
+    const length = idStarts[k + 1]! - start;
+    indices[k] = index.findBytes(idData, start, length, hashBytes(idData, start, length));
+  }
+  return indices;
+}
 
 /**
  * The (node, neighbour) pairs of the graph term: graph edges and dynamic neighbours whose
@@ -173,7 +197,7 @@ function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbour
   let last: { key: string; found: Uint8Array; pairs: { rows: Int32Array; cols: Int32Array } } | undefined;
   const { neighbours } = options;
   // A list keeps its resolved indices while it is the bank's current value (the graph's version is in the key).
-  let resolved = new WeakMap<NeighbourList, Int32Array>();
+  let resolved = new WeakMap<DecodedNeighbourList, Int32Array>();
   let resolvedFor = -1;
   return (graph, found) => {
     const key = `${graph.version}/${neighbours?.version().position.offsets.join(",") ?? ""}`;
@@ -187,8 +211,7 @@ function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbour
       if (!list) return undefined;
       let indices = resolved.get(list);
       if (!indices) {
-        indices = new Int32Array(list.ids.length);
-        for (let k = 0; k < indices.length; k++) indices[k] = graph.indexOf(list.ids[k]!);
+        indices = resolveIds(list, nodeIndexOfBytes(graph));
         resolved.set(list, indices);
       }
       return indices;
