@@ -200,8 +200,13 @@ function bankSuite(backend: Backend): void {
     it("keeps keys as UTF-8 through the topic, lookups, row keys and a snapshot", () =>
       withLog(async (log, ns) => {
         const writer = await BankWriter.open(log, ns, "utf8", { partitions: 2 });
-        const keys = ["é", "日本語", "🎉 party", "plain", "a\u0000b"];
+        const keys = ["é", "日本語", "🎉 party", "plain", "a\u0000b", "\uFEFFbom"];
         await writer.upsertVectors(keys.map((key, i) => ({ key, values: vec(i, i) })), 3);
+        const lists = await BankWriter.open(log, ns, "utf8-lists", { partitions: 2 });
+        await lists.upsertNeighbours(keys.map((key) => ({ key, neighbours: { ids: [key], distances: new Float32Array(1) } })), 3);
+        const listView = await NeighbourBankView.open(log, ns, "utf8-lists", { follow: false });
+        assert.deepEqual(keys.map((key) => listView.get(key)?.ids), keys.map((key) => [key]), "a leading U+FEFF is part of a key and of an id");
+        await listView.close();
         const path = join(scratch, `${ns}.utf8.snapshot`);
         const view = await VectorBankView.open(log, ns, "utf8", { follow: false });
         assert.deepEqual([...view.lookup(keys).values], keys.flatMap((_, i) => [i, i]));
@@ -362,6 +367,29 @@ function storeSuite(): void {
             assert.deepEqual([...buffer.subarray(0, offset)], new Array(offset).fill(5), "nothing before the caller's offset is written");
           }
         }
+      }
+    });
+
+    it("looks up batches of several chunks with misses anywhere, under every missing-key policy", () => {
+      for (const dim of [3, 4]) {
+        const store = new VectorStore(dim, 16);
+        const value = (k: number) => Float32Array.from({ length: dim }, (_, j) => k + j / 10);
+        for (let k = 0; k < 1000; k++) store.set(`key${k}`, value(k), k);
+        for (let k = 0; k < 1000; k += 7) store.delete(`key${k}`);
+        const asked = Array.from({ length: 400 }, (_, i) => `key${(i * 389) % 1200}`);
+        const present = (key: string) => Number(key.slice(3)) < 1000 && Number(key.slice(3)) % 7 !== 0;
+        const { values, found, steps } = store.lookup(asked);
+        asked.forEach((key, i) => {
+          const k = Number(key.slice(3));
+          assert.equal(found[i], present(key) ? 1 : 0, key);
+          assert.equal(steps[i], present(key) ? k : -1, key);
+          assert.deepEqual([...values.subarray(i * dim, i * dim + dim)], present(key) ? [...value(k)] : new Array(dim).fill(0), key);
+        });
+        const missed: string[] = [];
+        const filled = store.lookup(asked, (key, row) => (missed.push(key), row.fill(-1)));
+        assert.deepEqual(missed, asked.filter((key) => !present(key)));
+        assert.deepEqual([...filled.values.subarray(0, dim)], present(asked[0]!) ? [...value(0)] : new Array(dim).fill(-1));
+        assert.throws(() => store.lookup(asked, "error"), new RegExp(`no value for key "${asked.find((key) => !present(key))}"`));
       }
     });
 

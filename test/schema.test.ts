@@ -85,6 +85,7 @@ describe("graph records", () => {
     assert.ok(bare.ok && bare.value.kind === "node" && bare.value.features === undefined && bare.value.label === undefined);
     const deleted = decodeNode(nodeTombstone("paper-7").key, null);
     assert.deepEqual(deleted, { ok: true, value: { kind: "node-delete", id: "paper-7" } });
+    assert.deepEqual(decodeNode(nodeTombstone("\uFEFFpaper").key, null), { ok: true, value: { kind: "node-delete", id: "\uFEFFpaper" } }, "a leading U+FEFF is part of the id");
   });
 
   it("names the field of an invalid node record", () => {
@@ -158,25 +159,27 @@ describe("dead letters", () => {
 });
 
 describe("neighbour lists", () => {
-  const list = { step: 7, ids: ["a", "日本", "", "node-42"], distances: Float32Array.of(0.5, 1, 1.5, 2) };
+  const list = { step: 7, ids: ["a", "日本", "", "\uFEFFnode-42"], distances: Float32Array.of(0.5, 1, 1.5, 2) };
 
   it("round-trips ids (any UTF-8, empty included), distances and step, ids kept as bytes until asked for", () => {
     const bytes = encodeNeighbourList(list);
     const decoded = decodeNeighbourList(bytes);
     assert.equal(decoded.step, 7);
     assert.deepEqual([...decoded.distances], [0.5, 1, 1.5, 2]);
-    assert.deepEqual([...decoded.idStarts], [0, 1, 7, 7, 14]);
-    assert.equal(new TextDecoder().decode(decoded.idData), "a日本node-42");
+    assert.deepEqual([...decoded.idStarts], [0, 1, 7, 7, 17]);
     bytes.fill(0); // the list keeps no reference to the record's bytes
-    assert.deepEqual(decoded.ids, list.ids);
+    assert.deepEqual(decoded.ids, list.ids, "a leading U+FEFF is part of the id");
+    assert.deepEqual(JSON.parse(JSON.stringify(decoded)), { step: 7, ids: list.ids, distances: { 0: 0.5, 1: 1, 2: 1.5, 3: 2 } });
   });
 
   it("rejects an id that is not UTF-8, and truncated lists, naming what is wrong", () => {
     const bytes = encodeNeighbourList(list);
     const bad = bytes.slice();
-    bad[bytes.length - 1] = 0xff; // inside "node-42", the last id
+    bad[bytes.length - 1] = 0xff; // inside the last id
     assert.throws(() => decodeNeighbourList(bad), /neighbour id 3 is not valid UTF-8/);
     assert.throws(() => decodeNeighbourList(bytes.subarray(0, bytes.length - 2)), /neighbour list is truncated at id 3/);
     assert.throws(() => decodeNeighbourList(bytes.subarray(0, 10)), /shorter than its header/);
+    const cutAfterFirstId = 16 + 4 * 4 + 2 + 1;
+    assert.throws(() => decodeNeighbourList(bytes.subarray(0, cutAfterFirstId)), /neighbour list is truncated at id 1/);
   });
 });

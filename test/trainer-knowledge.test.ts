@@ -11,6 +11,8 @@ import * as tf from "../graph/gnn/tf.ts";
 import { GraphStore } from "../graph/store/graph-store.ts";
 import { BankWriter } from "../src/bank/index.ts";
 import type { Log } from "../src/log/index.ts";
+import { encodeNode, nodeTombstone } from "../src/schema/graph-records.ts";
+import { ensureGraphTopics } from "../src/schema/graph-topics.ts";
 import { openTerms, type KnowledgeTerm, type TermSpec } from "../src/trainer/knowledge.ts";
 import { openTermsOffThread } from "../src/trainer/off-thread.ts";
 import { embeddedBackend, kafkaBackend, withLog, type Backend } from "./support/backends.ts";
@@ -106,3 +108,30 @@ for (const backend of [embeddedBackend(), await kafkaBackend()] as Backend[]) {
     });
   });
 }
+
+describe("graph term", () => {
+  it("resolves neighbour ids to the node indices graph.indexOf gives: non-ASCII, a leading U+FEFF, deleted and absent ids", () =>
+    withLog(embeddedBackend(), "resolve", async (log, namespace) => {
+      const nodeIds = ["a", "b", "日本", "\uFEFFc", "c", "gone"];
+      const topics = await ensureGraphTopics(log, namespace, 1);
+      await log.produce(topics.nodes, nodeIds.map((id) => encodeNode({ id, label: 0, split: "train" })));
+      await log.produce(topics.nodes, [nodeTombstone("gone")]);
+      const graph = await GraphStore.open(log, namespace, { partitions: 1 });
+      const predictions = await BankWriter.open(log, namespace, "predictions");
+      await predictions.upsertVectors(nodeIds.map((key) => ({ key, values: Float32Array.of(0.5, 0.5) })), 1);
+      const neighbours = await BankWriter.open(log, namespace, "neighbours");
+      const listed = ["\uFEFFc", "b", "日本", "absent", "gone", "c"];
+      await neighbours.upsertNeighbours([{ key: "a", neighbours: { ids: listed, distances: new Float32Array(listed.length) } }], 1);
+      const opened = await openTerms(log, namespace, [{ kind: "graph", predictions: "predictions", neighbours: "neighbours", graphEdges: false, weight: 1 }]);
+      try {
+        const constants = opened.terms[0]!.constants(graph);
+        assert.equal(constants?.kind, "graph");
+        const expected = listed.map((id) => graph.indexOf(id)).filter((index) => index >= 0);
+        assert.deepEqual(new Set(expected).size, 5, "five distinct nodes, the deleted one keeping its index");
+        assert.deepEqual([...(constants as { neighbours: Int32Array }).neighbours], expected);
+        assert.deepEqual([...(constants as { rows: Int32Array }).rows], expected.map(() => graph.indexOf("a")));
+      } finally {
+        await opened.close();
+      }
+    }));
+});

@@ -24,9 +24,6 @@ export class KeyIndex {
   private table: Int32Array;
   private mask: number;
   private count = 0;
-  private hashes = new Int32Array(0);
-  /** Where `findMany`'s warm-up reads go, so that they are not optimised away. */
-  private sink = 0;
 
   constructor(rows: number) {
     this.rowKeys = new Uint32Array(rows * 2);
@@ -79,33 +76,12 @@ export class KeyIndex {
   }
 
   find(key: string): number {
-    return this.findHashed(key, hashString(key));
+    return this.findWithHash(key, hashString(key));
   }
 
-  /**
-   * The rows of `keys[start .. end]` (-1 where absent) into `rows`. A lookup follows three memory
-   * reads that depend on each other (table slot, row's key, key bytes), each likely a cache miss in
-   * a large bank; made for all keys a step at a time, the misses of one step are under way together.
-   */
-  findMany(keys: readonly string[], rows: Int32Array, start = 0, end = keys.length): void {
-    if (this.hashes.length < end) this.hashes = new Int32Array(end);
-    const { hashes, table, mask, rowKeys, arena } = this;
-    let sink = 0;
-    for (let i = start; i < end; i++) hashes[i] = hashString(keys[i]!);
-    for (let i = start; i < end; i++) sink ^= table[2 * (hashes[i]! & mask)]!;
-    for (let i = start; i < end; i++) {
-      const s = hashes[i]! & mask;
-      const row = table[2 * s] === hashes[i] ? table[2 * s + 1]! - 1 : -1;
-      rows[i] = row;
-      if (row >= 0) sink ^= rowKeys[2 * row]!;
-    }
-    for (let i = start; i < end; i++) if (rows[i]! >= 0) sink ^= arena[rowKeys[2 * rows[i]!]!]!;
-    for (let i = start; i < end; i++) {
-      const row = rows[i]!;
-      const key = keys[i]!;
-      if (row < 0 || !bytesEqualString(arena, rowKeys[2 * row]!, rowKeys[2 * row + 1]! - 1, key)) rows[i] = this.findHashed(key, hashes[i]!);
-    }
-    this.sink = sink;
+  /** The arrays `findRows` reads, valid until the index next changes. */
+  get tables(): KeyTables {
+    return { table: this.table, mask: this.mask, rowKeys: this.rowKeys, arena: this.arena };
   }
 
   /** Gives `row` (within `reserveRows`, without a key) the key `data[start .. start + length]`, at the empty slot `probeBytes` found for it. */
@@ -159,7 +135,8 @@ export class KeyIndex {
     return length < 0 ? undefined : this.arena.subarray(this.rowKeys[2 * row]!, this.rowKeys[2 * row]! + length);
   }
 
-  private findHashed(key: string, hash: number): number {
+  /** `find` of a key whose `hashString` is `hash`. */
+  findWithHash(key: string, hash: number): number {
     const { table, mask, arena, rowKeys } = this;
     for (let s = hash & mask; ; s = (s + 1) & mask) {
       const row = table[2 * s + 1]! - 1;
@@ -217,6 +194,59 @@ export class KeyIndex {
     }
     [this.arena, this.arenaText, this.arenaUsed, this.arenaGarbage] = [arena, asBuffer(arena), used, 0];
   }
+}
+
+/** The arrays of a KeyIndex that `findRows` reads. */
+export interface KeyTables {
+  readonly table: Int32Array;
+  readonly mask: number;
+  readonly rowKeys: Uint32Array;
+  readonly arena: Uint8Array;
+}
+
+/**
+ * What `findRows` leaves for a key whose hash it found on another key's row (a collision): the key
+ * may still be further on in the probe run.
+ */
+export const UNSURE = -2;
+/** Where `findRows`'s warm-up reads go, so that they are not optimised away. */
+let sink = 0;
+
+/** The row of the first slot of `hash`'s probe run that holds `hash`, or -1 when the run ends first (the key is absent). */
+function firstRowWithHash(table: Int32Array, mask: number, hash: number): number {
+  for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    const row = table[2 * slot + 1]! - 1;
+    if (row < 0 || table[2 * slot] === hash) return row;
+  }
+}
+
+/**
+ * The row of each key of `keys[start .. end]`, -1 where absent, or UNSURE (to be found with
+ * `findWithHash`); the keys' hashes into `hashes`; returns how many are UNSURE. A key's row takes
+ * three memory reads that depend on each other (table slot, row's key, key bytes), each likely a
+ * cache miss in a large bank: they are made for all keys a step at a time, in loops that do little
+ * else, so that the misses of many keys are under way together (with a key's hashing between two
+ * reads, the processor could not look far enough ahead to start more than a few).
+ */
+export function findRows(keys: readonly string[], rows: Int32Array, hashes: Int32Array, table: Int32Array, mask: number, rowKeys: Uint32Array, arena: Uint8Array, start: number, end: number): number {
+  let read = 0;
+  for (let i = start; i < end; i++) hashes[i] = hashString(keys[i]!);
+  for (let i = start; i < end; i++) read ^= table[2 * (hashes[i]! & mask)]!;
+  for (let i = start; i < end; i++) {
+    const row = firstRowWithHash(table, mask, hashes[i]!);
+    rows[i] = row;
+    if (row >= 0) read ^= rowKeys[2 * row]!;
+  }
+  for (let i = start; i < end; i++) if (rows[i]! >= 0) read ^= arena[rowKeys[2 * rows[i]!]!]!;
+  sink = read;
+  let unsure = 0;
+  for (let i = start; i < end; i++) {
+    const row = rows[i]!;
+    if (row < 0 || bytesEqualString(arena, rowKeys[2 * row]!, rowKeys[2 * row + 1]! - 1, keys[i]!)) continue;
+    rows[i] = UNSURE;
+    unsure++;
+  }
+  return unsure;
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -15,7 +15,8 @@ const KIND_AT = 3;
 const HISTORY_OFFSET_AT = 8;
 const EMPTY = new Uint8Array(0);
 
-const keyDecoder = new TextDecoder("utf-8", { fatal: true });
+/** A leading U+FEFF is part of a key, not a byte-order mark. */
+const keyDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class VersionCursor {
   private columns: RecordColumns | undefined;

@@ -68,6 +68,8 @@ export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly o
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
+/** Ids keep a leading U+FEFF: it is part of the id, not a byte-order mark. */
+const idDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const fail = (reason: string): Decoded<never> => ({ ok: false, reason });
 
 export function checkNodeId(id: string): void {
@@ -160,7 +162,7 @@ export function decodeEdge(key: Uint8Array | null, value: Uint8Array | null): De
 export function decodeId(key: Uint8Array | null): Decoded<string> {
   if (key === null || key.byteLength === 0) return fail("record has no key (a node or edge id is required)");
   try {
-    return { ok: true, value: dec.decode(key) };
+    return { ok: true, value: idDecoder.decode(key) };
   } catch {
     return fail("key is not valid UTF-8");
   }

@@ -31,6 +31,11 @@ export class DecodedNeighbourList implements NeighbourList {
     this.#ids ??= Array.from(this.distances, (_, k) => dec.decode(this.idData.subarray(this.idStarts[k]!, this.idStarts[k + 1]!)));
     return this.#ids;
   }
+
+  /** As the list was written (the ids as strings). */
+  toJSON(): NeighbourList {
+    return { step: this.step, ids: this.ids, distances: this.distances };
+  }
 }
 
 export class NeighbourListFormatError extends Error {
@@ -41,7 +46,8 @@ const MAGIC = 0x4c4e; // "NL" little-endian
 const VERSION = 1;
 const HEADER_BYTES = 16;
 const enc = new TextEncoder();
-const dec = new TextDecoder("utf-8", { fatal: true });
+/** A leading U+FEFF is part of an id, not a byte-order mark. */
+const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function encodeNeighbourList(list: NeighbourList): Uint8Array {
   const count = list.ids.length;
@@ -76,7 +82,7 @@ export function decodeNeighbourList(bytes: Uint8Array): DecodedNeighbourList {
   const distances = new Float32Array(count);
   for (let i = 0; i < count; i++) distances[i] = view.getFloat32(HEADER_BYTES + 4 * i, true);
   // The ids are copied out: the record's bytes may be a read buffer that is used again.
-  const idData = new Uint8Array(Math.max(0, bytes.byteLength - at - 2 * count));
+  const idData = new Uint8Array(bytes.byteLength - at); // the ids with room for their length prefixes: a truncated list cannot overrun it
   const idStarts = new Uint32Array(count + 1);
   for (let i = 0; i < count; i++) {
     if (at + 2 > bytes.byteLength) throw new NeighbourListFormatError(`neighbour list is truncated at id ${i}`);
