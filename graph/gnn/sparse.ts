@@ -8,6 +8,7 @@
  * tf.gather needs UnsortedSegmentSum, which wasm does not have).
  */
 import * as tf from "./tf.ts";
+import { customOp } from "./custom-op.ts";
 import { fromCoo, rowNormalize, transpose, type SparseMatrix } from "./csr.ts";
 
 export { fromCoo, rowNormalize, selectRows, transpose, withValues, type Coo, type SparseMatrix } from "./csr.ts";
@@ -15,15 +16,13 @@ export { fromCoo, rowNormalize, selectRows, transpose, withValues, type Coo, typ
 /** A × X for sparse A and dense X; differentiable w.r.t. X (dX = Aᵀ · dY). */
 export function spmm(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
   if (x.shape[0] !== a.shape[1]) throw new Error(`spmm: A is ${a.shape[0]}x${a.shape[1]} but X has ${x.shape[0]} rows`);
-  const op = tf.customGrad((...inputs) => {
-    const input = inputs[0] as tf.Tensor2D;
-    return {
-      value: times(a, input),
-      gradFunc: (dy: tf.Tensor2D) => times(transpose(a), dy),
-    };
-  });
-  return op(x) as tf.Tensor2D;
+  return spmmOp(x, a);
 }
+
+const spmmOp = customOp((input, a: SparseMatrix) => ({
+  value: times(a, input as tf.Tensor2D),
+  gradFunc: (dy: tf.Tensor2D) => times(transpose(a), dy),
+}));
 
 function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
   const d = x.shape[1];

@@ -10,6 +10,7 @@
  * exp, log, div or sqrt in carls' tfjs-core build. pseudoLabelLoss is built from a one-hot target
  * and logSoftmax, whose gradient tfjs-core defines itself.
  */
+import { customOp } from "../../graph/gnn/custom-op.ts";
 import * as tf from "../../graph/gnn/tf.ts";
 
 /**
@@ -67,32 +68,30 @@ export function graphRegularization(outputs: tf.Tensor2D, pairs: NeighbourPairs,
   if (neighbours.length !== m) throw new Error(`${name}: ${m} rows but ${neighbours.length} neighbours; expected one neighbour per pair`);
   checkRows(name, "neighbours", neighbours, valueRows, "the values");
   if (weights) checkWeights(name, "weights", weights, m);
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) throw new Error(`${name}: values[${i}] (row ${Math.floor(i / d)}) is ${values[i]}`);
-  }
+  checkFinite(name, values, d);
   const distance = options.distance;
   if (distance === "kl" || distance === "softmax-l2") checkDistributions(name, values, valueRows, d);
   else if (distance !== "l2" && distance !== "cosine") throw new Error(`${name}: unknown distance "${distance as string}"; use kl, softmax-l2, l2 or cosine`);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") throw new Error(`${name}: unknown reduction "${reduction as string}"; use mean or sum`);
-
-  const op = tf.customGrad((...inputs) => {
-    const x = (inputs[0] as tf.Tensor2D).dataSync() as Float32Array;
-    const pass: PairsPass = { x, rows, neighbours, values, weights, d, grad: new Float32Array(n * d) };
-    const soft = distance === "kl" || distance === "softmax-l2" ? logSoftmaxRows(x, n, d) : NONE;
-    // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
-    const total = pairsTotal(pass, distance, soft, expOf(soft), distance === "kl" ? logOf(values) : NONE);
-    const { grad } = pass;
-    const weightSum = weights ? sumOf(weights) : m;
-    const scale = reduction === "sum" ? 1 : weightSum > 0 ? 1 / weightSum : 0;
-    if (scale !== 1) scaleInPlace(grad, scale);
-    return {
-      value: tf.scalar(total * scale),
-      gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.tensor2d(grad, [n, d])),
-    };
-  });
-  return op(outputs) as tf.Scalar;
+  return graphRegularizationOp(outputs, { rows, neighbours, values, weights, distance, reduction, n, d }) as tf.Scalar;
 }
+
+const graphRegularizationOp = customOp((input, { rows, neighbours, values, weights, distance, reduction, n, d }: NeighbourPairs & { distance: GraphDistance; reduction: "mean" | "sum"; n: number; d: number }) => {
+  const x = input.dataSync() as Float32Array;
+  const pass: PairsPass = { x, rows, neighbours, values, weights, d, grad: new Float32Array(n * d) };
+  const soft = distance === "kl" || distance === "softmax-l2" ? logSoftmaxRows(x, n, d) : NONE;
+  // softmax(x) once per node and log(v) once per value row rather than once per pair: both are in many pairs.
+  const total = pairsTotal(pass, distance, soft, expOf(soft), distance === "kl" ? logOf(values) : NONE);
+  const { grad } = pass;
+  const weightSum = weights ? sumOf(weights) : rows.length;
+  const scale = reduction === "sum" ? 1 : weightSum > 0 ? 1 / weightSum : 0;
+  if (scale !== 1) scaleInPlace(grad, scale);
+  return {
+    value: tf.scalar(total * scale),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.tensor2d(grad, [n, d])),
+  };
+});
 
 const NONE = new Float64Array(0);
 
@@ -193,17 +192,64 @@ export function pseudoLabelLoss(logits: tf.Tensor2D, rows: Int32Array, labels: I
   const m = rows.length;
   checkRows(name, "rows", rows, n, "the outputs");
   if (labels.length !== m) throw new Error(`${name}: ${m} rows but ${labels.length} labels; expected one label per row`);
-  for (let k = 0; k < m; k++) {
-    const label = labels[k]!;
-    if (!(Number.isInteger(label) && label >= 0 && label < classes)) throw new Error(`${name}: labels[${k}] = ${label} is not a class in 0..${classes - 1}`);
-  }
+  checkLabels(name, labels, classes);
   if (confidences) checkWeights(name, "confidences", confidences, m);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") throw new Error(`${name}: unknown reduction "${reduction as string}"; use mean or sum`);
   const scale = reduction === "sum" || m === 0 ? 1 : 1 / m;
-  const target = new Float32Array(n * classes);
-  for (let k = 0; k < m; k++) target[rows[k]! * classes + labels[k]!]! += (confidences ? confidences[k]! : 1) * scale;
+  const target = pseudoLabelTargets(n, classes, rows, labels, confidences, scale);
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.tensor2d(target, [n, classes]), tf.logSoftmax(logits)))) as tf.Scalar);
+}
+
+/** One row per node: each pseudo-label's weight (confidence × scale) at its class. */
+function pseudoLabelTargets(n: number, classes: number, rows: Int32Array, labels: Int32Array, confidences: Float32Array | undefined, scale: number): Float32Array {
+  const target = new Float32Array(n * classes);
+  for (let k = 0; k < rows.length; k++) target[rows[k]! * classes + labels[k]!]! += (confidences ? confidences[k]! : 1) * scale;
+  return target;
+}
+
+function checkLabels(name: string, labels: Int32Array, classes: number): void {
+  for (let k = 0; k < labels.length; k++) {
+    const label = labels[k]!;
+    if (!(Number.isInteger(label) && label >= 0 && label < classes)) throw new Error(`${name}: labels[${k}] = ${label} is not a class in 0..${classes - 1}`);
+  }
+}
+
+function checkFinite(name: string, values: Float32Array, d: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw new Error(`${name}: values[${i}] (row ${Math.floor(i / d)}) is ${values[i]}`);
+  }
+}
+
+/** 1 / the mean probability of each class over the rows (0 for a class no row gives any). */
+function alignmentScale(probs: Float32Array, n: number, classes: number): Float64Array {
+  const mean = new Float64Array(classes);
+  for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) mean[c]! += probs[i * classes + c]! / n;
+  return mean.map((m) => (m > 0 ? 1 / m : 0));
+}
+
+/** Each row's probabilities times `scale`, raised to 1 / temperature and normalised (uniform where all are 0). */
+function sharpenRows(probs: Float32Array, n: number, classes: number, scale: Float64Array, temperature: number): Float32Array {
+  const out = new Float32Array(probs.length);
+  const row = new Float64Array(classes);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += row[c] = Math.pow(probs[i * classes + c]! * scale[c]!, 1 / temperature);
+    for (let c = 0; c < classes; c++) out[i * classes + c] = sum > 0 ? row[c]! / sum : 1 / classes;
+  }
+  return out;
+}
+
+/** Sets row rows[k] of `out` to the one-hot of labels[k]. */
+function clampRows(name: string, out: Float32Array, n: number, classes: number, rows: Int32Array, labels: Int32Array): void {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const label = labels[k]!;
+    if (!(r >= 0 && r < n)) throw new Error(`${name}: clamp.rows[${k}] = ${r} is not a row (there are ${n})`);
+    if (!(Number.isInteger(label) && label >= 0 && label < classes)) throw new Error(`${name}: clamp.labels[${k}] = ${label} is not a class in 0..${classes - 1}`);
+    out.fill(0, r * classes, (r + 1) * classes);
+    out[r * classes + label] = 1;
+  }
 }
 
 function checkOutputs(name: string, outputs: tf.Tensor): [number, number] {
@@ -314,30 +360,12 @@ export function bankTargets(probs: Float32Array, classes: number, options: BankT
   checkDistributions(name, probs, n, classes);
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new Error(`${name}: temperature must be a positive number, got ${temperature}`);
-  const scale = new Float64Array(classes).fill(1);
-  if (options.align && n > 0) {
-    const mean = new Float64Array(classes);
-    for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) mean[c]! += probs[i * classes + c]! / n;
-    for (let c = 0; c < classes; c++) scale[c] = mean[c]! > 0 ? 1 / mean[c]! : 0;
-  }
-  const out = new Float32Array(probs.length);
-  const row = new Float64Array(classes);
-  for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += row[c] = Math.pow(probs[i * classes + c]! * scale[c]!, 1 / temperature);
-    for (let c = 0; c < classes; c++) out[i * classes + c] = sum > 0 ? row[c]! / sum : 1 / classes;
-  }
+  const scale = options.align && n > 0 ? alignmentScale(probs, n, classes) : new Float64Array(classes).fill(1);
+  const out = sharpenRows(probs, n, classes, scale, temperature);
   if (options.clamp) {
     const { rows, labels } = options.clamp;
     if (labels.length !== rows.length) throw new Error(`${name}: clamp has ${rows.length} rows but ${labels.length} labels`);
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[k]!;
-      const label = labels[k]!;
-      if (!(r >= 0 && r < n)) throw new Error(`${name}: clamp.rows[${k}] = ${r} is not a row (there are ${n})`);
-      if (!(Number.isInteger(label) && label >= 0 && label < classes)) throw new Error(`${name}: clamp.labels[${k}] = ${label} is not a class in 0..${classes - 1}`);
-      out.fill(0, r * classes, (r + 1) * classes);
-      out[r * classes + label] = 1;
-    }
+    clampRows(name, out, n, classes, rows, labels);
   }
   return out;
 }
