@@ -388,7 +388,7 @@ function storeSuite(): void {
         const missed: string[] = [];
         const filled = store.lookup(asked, (key, row) => (missed.push(key), row.fill(-1)));
         assert.deepEqual(missed, asked.filter((key) => !present(key)));
-        assert.deepEqual([...filled.values.subarray(0, dim)], present(asked[0]!) ? [...value(0)] : new Array(dim).fill(-1));
+        asked.forEach((key, i) => assert.deepEqual([...filled.values.subarray(i * dim, i * dim + dim)], present(key) ? [...value(Number(key.slice(3)))] : new Array(dim).fill(-1), key));
         assert.throws(() => store.lookup(asked, "error"), new RegExp(`no value for key "${asked.find((key) => !present(key))}"`));
       }
     });

@@ -79,6 +79,18 @@ for (const backend of ["cpu", "wasm"] as BackendName[]) {
       const f = (prod: (t: tf.Tensor2D) => tf.Tensor2D) => (t: tf.Tensor) => tf.sum(tf.square(prod(tf.relu(prod(tf.matMul(x, t as tf.Tensor2D))))));
       assertClose(tf.grad(f((t) => spmm(a, t)))(w).dataSync(), tf.grad(f((t) => tf.matMul(ad, t)))(w).dataSync(), 1e-4);
     });
+
+    test("gradient through two products with different matrices keeps each product's own matrix", async () => {
+      await initBackend(backend);
+      const rng = new Rng(17);
+      const a = randomSparse(rng, 12, 20, 50);
+      const b = randomSparse(rng, 7, 12, 30);
+      const x = tf.randomNormal([20, 3], 0, 1, "float32", 10) as tf.Tensor2D;
+      const [ad, bd] = [tf.tensor2d(dense(a)), tf.tensor2d(dense(b))];
+      const sparse = tf.grad((t: tf.Tensor) => tf.sum(tf.square(spmm(b, tf.relu(spmm(a, t as tf.Tensor2D))))))(x);
+      const reference = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.matMul(bd, tf.relu(tf.matMul(ad, t as tf.Tensor2D))))))(x);
+      assertClose(sparse.dataSync(), reference.dataSync(), 1e-4);
+    });
   });
 }
 
