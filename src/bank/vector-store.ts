@@ -348,7 +348,7 @@ const pairsOf = (data: Float32Array): Float64Array => new Float64Array(data.buff
  * be kept, so that the reads are not optimised away.
  */
 function touchRows(words: Int32Array, dim: number, rows: Int32Array, start: number, end: number, stepOfRow: Float64Array, steps: Float64Array, found: Uint8Array): number {
-  let sink = 0;
+  let read = 0;
   for (let i = start; i < end; i++) {
     const row = rows[i]!;
     if (row < 0) {
@@ -356,12 +356,12 @@ function touchRows(words: Int32Array, dim: number, rows: Int32Array, start: numb
       continue;
     }
     const rowEnd = row * dim + dim;
-    for (let j = row * dim; j < rowEnd; j += WORDS_PER_LINE) sink ^= words[j]!;
-    sink ^= words[rowEnd - 1]!;
+    for (let j = row * dim; j < rowEnd; j += WORDS_PER_LINE) read ^= words[j]!;
+    read ^= words[rowEnd - 1]!;
     steps[i] = stepOfRow[row]!;
     found[i] = 1;
   }
-  return sink;
+  return read;
 }
 
 /**
