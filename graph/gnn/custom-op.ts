@@ -15,7 +15,7 @@ export interface CustomOpResult<T extends tf.Tensor> {
 
 export function customOp<A, T extends tf.Tensor>(forward: (input: tf.Tensor, args: A) => CustomOpResult<T>): (input: tf.Tensor, args: A) => T {
   let pending: { args: A } | undefined;
-  const op = tf.customGrad((...inputs) => forward(inputs[0] as tf.Tensor, pending!.args) as unknown as { value: tf.Tensor; gradFunc: (dy: tf.Tensor) => tf.Tensor });
+  const op = tf.customGrad((...inputs) => forward(inputs[0] as tf.Tensor, pending!.args));
   return (input, args) => {
     pending = { args };
     try {

@@ -4,11 +4,11 @@
  * millions of keys without making a string for each. A string is taken as TextEncoder encodes it
  * (a lone surrogate as U+FFFD).
  */
+import { isUtf8 as isValidUtf8 } from "node:buffer";
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const enc = new TextEncoder();
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 let scratch = new Uint8Array(256);
 
 /** FNV-1a, then murmur3's finaliser: linear probing needs the low bits well mixed. */
@@ -90,17 +90,11 @@ export function writeUtf8(key: string, data: Uint8Array, at: number): number {
 
 /**
  * Whether `data[start .. start + length]` is valid UTF-8. ASCII, the common case for node ids, is
- * checked in place; anything else by a fatal TextDecoder.
+ * checked in place; anything else by Node's validator.
  */
 function isUtf8(data: Uint8Array, start: number, length: number): boolean {
   let i = start;
   const end = start + length;
   while (i < end && data[i]! < 0x80) i++;
-  if (i === end) return true;
-  try {
-    strictDecoder.decode(data.subarray(i, end));
-    return true;
-  } catch {
-    return false;
-  }
+  return i === end || isValidUtf8(data.subarray(i, end));
 }

@@ -7,6 +7,7 @@ import { columnKey, columnValue } from "../log/columns.ts";
 import type { Bytes, RecordColumns } from "../log/types.ts";
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_BYTES, type Envelope, type PayloadKind } from "./codec.ts";
 import { readKey } from "./key-bytes.ts";
+import { idDecoder } from "../schema/utf8.ts";
 
 // The fixed bytes of every envelope (magic and version), as codec.ts writes them.
 const TEMPLATE = encodeEnvelope("deleted", -1);
@@ -15,8 +16,6 @@ const KIND_AT = 3;
 const HISTORY_OFFSET_AT = 8;
 const EMPTY = new Uint8Array(0);
 
-/** A leading U+FEFF is part of a key, not a byte-order mark. */
-const keyDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class VersionCursor {
   private columns: RecordColumns | undefined;
@@ -74,7 +73,7 @@ export class VersionCursor {
 
   /** The key as a string. */
   key(): string {
-    return keyDecoder.decode(this.keyBytes());
+    return idDecoder.decode(this.keyBytes());
   }
 
   keyBytes(): Bytes {

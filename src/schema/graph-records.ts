@@ -9,6 +9,7 @@
  * can send the record to its dead-letter topic and carry on.
  */
 import { decodeVector, encodedVectorBytes, encodeVectorInto, type Vector } from "./vector.ts";
+import { idDecoder } from "./utf8.ts";
 
 export const SPLITS = ["train", "val", "test"] as const;
 export type Split = (typeof SPLITS)[number];
@@ -68,8 +69,6 @@ export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly o
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
-/** Ids keep a leading U+FEFF: it is part of the id, not a byte-order mark. */
-const idDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const fail = (reason: string): Decoded<never> => ({ ok: false, reason });
 
 export function checkNodeId(id: string): void {

@@ -5,6 +5,7 @@
  *   magic u16 "NL" | version u8 | reserved u8 | count u32 | step f64 | distances f32[count] | (byteLength u16, utf8 id)[count]
  */
 import { isUtf8 } from "node:buffer";
+import { idDecoder } from "./utf8.ts";
 
 export interface NeighbourList {
   readonly step: number;
@@ -28,7 +29,7 @@ export class DecodedNeighbourList implements NeighbourList {
   ) {}
 
   get ids(): readonly string[] {
-    this.#ids ??= Array.from(this.distances, (_, k) => dec.decode(this.idData.subarray(this.idStarts[k]!, this.idStarts[k + 1]!)));
+    this.#ids ??= Array.from(this.distances, (_, k) => idDecoder.decode(this.idData.subarray(this.idStarts[k]!, this.idStarts[k + 1]!)));
     return this.#ids;
   }
 
@@ -46,8 +47,6 @@ const MAGIC = 0x4c4e; // "NL" little-endian
 const VERSION = 1;
 const HEADER_BYTES = 16;
 const enc = new TextEncoder();
-/** A leading U+FEFF is part of an id, not a byte-order mark. */
-const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function encodeNeighbourList(list: NeighbourList): Uint8Array {
   const count = list.ids.length;
