@@ -47,8 +47,7 @@ export interface GraphInputs {
 export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
   const n = store.numNodes;
   const { dim, data } = store.features();
-  const values = data.every((x) => x >= 0) ? rowNormalizeDense(data, n, dim) : data.slice(0, n * dim);
-  const features = denseOrSparse(values, n, dim);
+  const features = featuresOf(data, n, dim);
   const dispose = () => {
     if (!isSparse(features)) features.dispose();
   };
@@ -62,6 +61,68 @@ export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
 
 /** Below this share of non-zeros, features are kept as a sparse matrix. */
 const SPARSE_BELOW = 0.1;
+
+/**
+ * The model's features from the store's dense matrix. Most are sparse (bag-of-words), so the
+ * non-zeros are counted first, and a sparse matrix is built from them without a dense
+ * normalised copy (a third of a replay worker's start on Cora went to the copy and its scans).
+ */
+function featuresOf(data: Float32Array, rows: number, cols: number): Features {
+  const { nonNegative, nonZeros } = scanFeatures(data.subarray(0, rows * cols));
+  // Normalising never makes a zero non-zero, so these are at least as sparse after it.
+  if (nonZeros < SPARSE_BELOW * rows * cols) return sparseFeatures(data, rows, cols, nonZeros, nonNegative);
+  return denseOrSparse(nonNegative ? rowNormalizeDense(data, rows, cols) : data.slice(0, rows * cols), rows, cols);
+}
+
+/** Whether every value is ≥ 0 (NaN is not), and how many are non-zero. */
+function scanFeatures(data: Float32Array): { nonNegative: boolean; nonZeros: number } {
+  let nonNegative = true;
+  let nonZeros = 0;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (x !== 0) nonZeros++;
+    if (!(x >= 0)) nonNegative = false;
+  }
+  return { nonNegative, nonZeros };
+}
+
+/**
+ * What `denseOrSparse` makes of the features (row-normalised when `normalize`) when they have at
+ * most `nonZeros` non-zeros, from those alone: zeros add nothing to a row's sum, and a value that
+ * normalising rounds to zero is dropped as the dense path drops it.
+ */
+function sparseFeatures(data: Float32Array, rows: number, cols: number, nonZeros: number, normalize: boolean): SparseMatrix {
+  const rowPtr = new Int32Array(rows + 1);
+  const colIdx = new Int32Array(nonZeros);
+  const kept = new Float32Array(nonZeros);
+  let k = 0;
+  for (let r = 0, at = 0; r < rows; r++, at += cols) {
+    const first = k;
+    let sum = 0;
+    for (let c = 0; c < cols; c++) {
+      const x = data[at + c]!;
+      if (x === 0) continue;
+      colIdx[k] = c;
+      kept[k++] = x;
+      sum += x;
+    }
+    if (normalize) k = normalizeRow(kept, colIdx, first, k, sum);
+    rowPtr[r + 1] = k;
+  }
+  return { shape: [rows, cols], rowPtr, colIdx: k === nonZeros ? colIdx : colIdx.slice(0, k), values: k === nonZeros ? kept : kept.slice(0, k) };
+}
+
+/** Divides `kept[first .. end]` by `sum` as rowNormalizeDense does, dropping what becomes zero; the new end. */
+function normalizeRow(kept: Float32Array, colIdx: Int32Array, first: number, end: number, sum: number): number {
+  let k = first;
+  for (let p = first; p < end; p++) {
+    const v = Math.fround(kept[p]! / sum);
+    if (v === 0) continue;
+    colIdx[k] = colIdx[p]!;
+    kept[k++] = v;
+  }
+  return k;
+}
 
 function denseOrSparse(values: Float32Array, rows: number, cols: number): Features {
   let nonZeros = 0;

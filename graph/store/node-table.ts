@@ -5,7 +5,7 @@
  * rewrites one row in place (a CSR matrix would have to be rebuilt or fragment), and the widths of
  * the graphs carls targets (hundreds to a few thousand columns) fit in memory dense.
  */
-import { toDenseFloat32, type Vector } from "../../src/schema/vector.ts";
+import type { Vector } from "../../src/schema/vector.ts";
 import type { Split } from "../../src/schema/graph-records.ts";
 import { ensureLength } from "./growable.ts";
 import type { NodeAttributes } from "./graphology-view.ts";
@@ -13,6 +13,11 @@ import type { FeatureMatrix, SplitMasks } from "./types.ts";
 
 const SPLIT_CODES: Record<Split, number> = { train: 1, val: 2, test: 3 };
 const SPLITS: readonly (Split | null)[] = [null, "train", "val", "test"];
+
+/** Writes a sparse vector's values into a zeroed row at `at` (no dense copy made per node). */
+function scatter(features: Float32Array, at: number, indices: ArrayLike<number>, values: ArrayLike<number>): void {
+  for (let i = 0; i < indices.length; i++) features[at + indices[i]!] = values[i]!;
+}
 
 export class NodeTable {
   private dim: number;
@@ -55,9 +60,12 @@ export class NodeTable {
       this.features = new Float32Array(this.labelOf.length * this.dim);
     }
     if (this.dim === 0) return;
-    const row = this.features.subarray(index * this.dim, (index + 1) * this.dim);
-    if (features) row.set(toDenseFloat32(features));
-    else row.fill(0);
+    const at = index * this.dim;
+    if (features?.kind === "dense") this.features.set(features.values, at);
+    else {
+      this.features.fill(0, at, at + this.dim);
+      if (features) scatter(this.features, at, features.indices, features.values);
+    }
   }
 
   attributes(index: number): NodeAttributes {
