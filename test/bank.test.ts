@@ -297,7 +297,9 @@ function storeSuite(): void {
         return { bytes, start: 2, length: bytes.length - 2, hash: hashBytes(bytes, 2, bytes.length - 2) };
       };
       for (let op = 0; op < 40_000; op++) {
-        const key = random(3) === 0 ? `ключ-${random(500)}` : `k${random(3000)}`;
+        // Keys of up to 7 UTF-8 bytes are kept in the key table's slots, longer ones in its arena.
+        const kind = random(4);
+        const key = kind === 0 ? `ключ-${random(500)}` : kind === 1 ? `long-key-${random(500)}` : kind === 2 ? `${1_000_000 + random(300)}`.slice(random(3)) : `k${random(3000)}`;
         const step = random(10);
         switch (random(5)) {
           case 0:
@@ -393,28 +395,31 @@ function storeSuite(): void {
       }
     });
 
-    it("tells apart keys whose hashes are equal, in lookups and single finds", () => {
-      const seen = new Map<number, string>();
-      let pair: [string, string] | undefined;
-      for (let i = 0; !pair; i++) {
-        const key = `c${i}`;
-        const other = seen.get(hashString(key));
-        if (other !== undefined) pair = [other, key];
-        seen.set(hashString(key), key);
-      }
-      const [first, second] = pair;
-      const store = new VectorStore(2, 4);
-      store.set(first, Float32Array.of(1, 1), 1);
-      store.set(second, Float32Array.of(2, 2), 2);
-      const { values, found, steps } = store.lookup([second, first, `${first}x`]);
-      assert.deepEqual([...values], [2, 2, 1, 1, 0, 0]);
-      assert.deepEqual([...found], [1, 1, 0]);
-      assert.deepEqual([...steps], [2, 1, -1]);
-      store.delete(first);
-      assert.deepEqual([...store.lookup([second, first]).found], [1, 0]);
-      assert.equal(store.rowOfKey(first), -1);
-      assert.equal(store.stepOf(second), 2);
-    });
+    // Short keys are told apart by the words in their slots, long ones (of one length here) by their bytes.
+    for (const [what, keyOf] of [["short", (i: number) => `c${i}`], ["long", (i: number) => `a-long-key-${String(i).padStart(7, "0")}`]] as const) {
+      it(`tells apart ${what} keys whose hashes are equal, in lookups and single finds`, () => {
+        const seen = new Map<number, string>();
+        let pair: [string, string] | undefined;
+        for (let i = 0; !pair; i++) {
+          const key = keyOf(i);
+          const other = seen.get(hashString(key));
+          if (other !== undefined) pair = [other, key];
+          seen.set(hashString(key), key);
+        }
+        const [first, second] = pair;
+        const store = new VectorStore(2, 4);
+        store.set(first, Float32Array.of(1, 1), 1);
+        store.set(second, Float32Array.of(2, 2), 2);
+        const { values, found, steps } = store.lookup([second, first, `${first}x`]);
+        assert.deepEqual([...values], [2, 2, 1, 1, 0, 0]);
+        assert.deepEqual([...found], [1, 1, 0]);
+        assert.deepEqual([...steps], [2, 1, -1]);
+        store.delete(first);
+        assert.deepEqual([...store.lookup([second, first]).found], [1, 0]);
+        assert.equal(store.rowOfKey(first), -1);
+        assert.equal(store.stepOf(second), 2);
+      });
+    }
 
     it("compares keys by their UTF-8, as the writer encodes them (a lone surrogate is U+FFFD)", () => {
       const store = new VectorStore(1);

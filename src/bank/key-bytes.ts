@@ -61,6 +61,57 @@ export function hashString(key: string): number {
   return finish(h);
 }
 
+/**
+ * Keys of up to 7 UTF-8 bytes (node ids, most often) are kept in a key table's slot as two words, so
+ * that finding one reads its slot and nothing else: `low` holds bytes 0-3, `high` bytes 4-6 and the
+ * length in its top byte (so it is ≥ 0). A longer key's `high` is its length, negated.
+ */
+export const INLINE_BYTES = 7;
+
+/** The `low` word of the key `data[start .. start + length]` (0 for a long key). */
+export function packedLow(data: Uint8Array, start: number, length: number): number {
+  if (length > INLINE_BYTES) return 0;
+  let low = 0;
+  for (let i = 0; i < length && i < 4; i++) low |= data[start + i]! << (8 * i);
+  return low;
+}
+
+/** The `high` word of the key `data[start .. start + length]`. */
+export function packedHigh(data: Uint8Array, start: number, length: number): number {
+  if (length > INLINE_BYTES) return -length;
+  let high = length << 24;
+  for (let i = 4; i < length; i++) high |= data[start + i]! << (8 * (i - 4));
+  return high;
+}
+
+/**
+ * `hashString` of `key` into `hashes[i]`, and its packed words into `lows[i]` and `highs[i]`, in
+ * one pass over an ASCII key's characters.
+ */
+export function hashAndPackString(key: string, hashes: Int32Array, lows: Int32Array, highs: Int32Array, i: number): void {
+  const length = key.length;
+  let h = FNV_OFFSET;
+  let low = 0;
+  let high = 0;
+  for (let j = 0; j < length; j++) {
+    const c = key.charCodeAt(j);
+    if (c >= 0x80) return hashAndPackUtf8(key, hashes, lows, highs, i);
+    h = Math.imul(h ^ c, FNV_PRIME);
+    if (j < 4) low |= c << (8 * j);
+    else if (j < INLINE_BYTES) high |= c << (8 * (j - 4));
+  }
+  hashes[i] = finish(h);
+  lows[i] = length > INLINE_BYTES ? 0 : low;
+  highs[i] = length > INLINE_BYTES ? -length : high | (length << 24);
+}
+
+function hashAndPackUtf8(key: string, hashes: Int32Array, lows: Int32Array, highs: Int32Array, i: number): void {
+  const { bytes, length } = utf8Of(key);
+  hashes[i] = hashBytes(bytes, 0, length);
+  lows[i] = packedLow(bytes, 0, length);
+  highs[i] = packedHigh(bytes, 0, length);
+}
+
 export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
   return true;

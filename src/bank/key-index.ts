@@ -1,12 +1,15 @@
 /**
  * Key → row for a bank of millions of keys, with no object per key: each row's key is kept as UTF-8
- * bytes in one arena, and an open-addressing table (linear probing) holds each key's hash and row.
- * Keys are added and found as bytes (restores) or as strings (callers); strings are made only when
+ * bytes in one arena, and an open-addressing table (linear probing) holds each key's hash and row,
+ * and the key itself when it is short (see key-bytes.ts's packing), else where its bytes are. Keys
+ * are added and found as bytes (restores) or as strings (callers); strings are made only when
  * someone asks for a row's key.
  */
-import { bytesEqual, bytesEqualString, hashBytes, hashString, writeUtf8 } from "./key-bytes.ts";
+import { INLINE_BYTES, bytesEqual, bytesEqualString, hashAndPackString, hashBytes, packedHigh, packedLow, writeUtf8 } from "./key-bytes.ts";
 
 const MIN_SLOTS = 1024;
+/** Words in a slot of the table. */
+const SLOT = 4;
 
 export class KeyIndex {
   /**
@@ -20,7 +23,11 @@ export class KeyIndex {
   private arenaUsed = 0;
   /** Arena bytes of removed keys, reclaimed by `compactArena`. */
   private arenaGarbage = 0;
-  /** Slot s is `table[2s]` = hash, `table[2s + 1]` = row + 1, or 0 when the slot is empty. */
+  /**
+   * Slot s is `table[4s]` = hash, `table[4s + 1]` = row + 1 (0: the slot is empty), `table[4s + 2]`
+   * = the key's packed low word, or for a long key its arena offset, `table[4s + 3]` = its packed
+   * high word (negative for a long key). A short key is found by reading its slot alone.
+   */
   private table: Int32Array;
   private mask: number;
   private count = 0;
@@ -30,7 +37,7 @@ export class KeyIndex {
     this.arena = new Uint8Array(Math.max(1024, rows * 8));
     this.arenaText = asBuffer(this.arena);
     const slots = tableSlots(rows);
-    this.table = new Int32Array(slots * 2);
+    this.table = new Int32Array(slots * SLOT);
     this.mask = slots - 1;
   }
 
@@ -61,11 +68,15 @@ export class KeyIndex {
    * `-1 - slot`, the empty slot where `addBytesAt` would put it (good until the next change).
    */
   probeBytes(data: Uint8Array, start: number, length: number, hash: number): number {
-    const { table, mask, arena, rowKeys } = this;
+    const { table, mask, arena } = this;
+    const low = packedLow(data, start, length);
+    const high = packedHigh(data, start, length);
     for (let s = hash & mask; ; s = (s + 1) & mask) {
-      const row = table[2 * s + 1]! - 1;
+      const at = SLOT * s;
+      const row = table[at + 1]! - 1;
       if (row < 0) return -1 - s;
-      if (table[2 * s] === hash && rowKeys[2 * row + 1] === length + 1 && bytesEqual(arena, rowKeys[2 * row]!, data, start, length)) return row;
+      if (table[at] !== hash || table[at + 3] !== high) continue;
+      if (high >= 0 ? table[at + 2] === low : bytesEqual(arena, table[at + 2]! >>> 0, data, start, length)) return row;
     }
   }
 
@@ -76,12 +87,13 @@ export class KeyIndex {
   }
 
   find(key: string): number {
-    return this.findWithHash(key, hashString(key));
+    hashAndPackString(key, single.hashes, single.lows, single.highs, 0);
+    return this.findPacked(key, single.hashes[0]!, single.lows[0]!, single.highs[0]!);
   }
 
   /** The arrays `findRows` reads, valid until the index next changes. */
   get tables(): KeyTables {
-    return { table: this.table, mask: this.mask, rowKeys: this.rowKeys, arena: this.arena };
+    return { table: this.table, mask: this.mask, arena: this.arena };
   }
 
   /** Gives `row` (within `reserveRows`, without a key) the key `data[start .. start + length]`, at the empty slot `probeBytes` found for it. */
@@ -106,18 +118,16 @@ export class KeyIndex {
     if (length < 0) return;
     const { table, mask } = this;
     let hole = hashBytes(this.arena, this.rowKeys[2 * row]!, length) & mask;
-    while (table[2 * hole + 1] !== row + 1) hole = (hole + 1) & mask;
+    while (table[SLOT * hole + 1] !== row + 1) hole = (hole + 1) & mask;
     // Backward-shift deletion: pull later entries of the same probe run into the hole.
-    for (let s = (hole + 1) & mask; table[2 * s + 1] !== 0; s = (s + 1) & mask) {
-      const home = table[2 * s]! & mask;
+    for (let s = (hole + 1) & mask; table[SLOT * s + 1] !== 0; s = (s + 1) & mask) {
+      const home = table[SLOT * s]! & mask;
       const between = hole <= s ? hole < home && home <= s : hole < home || home <= s;
       if (between) continue;
-      table[2 * hole] = table[2 * s]!;
-      table[2 * hole + 1] = table[2 * s + 1]!;
+      table.copyWithin(SLOT * hole, SLOT * s, SLOT * s + SLOT);
       hole = s;
     }
-    table[2 * hole] = 0;
-    table[2 * hole + 1] = 0;
+    table.fill(0, SLOT * hole, SLOT * hole + SLOT);
     this.rowKeys[2 * row + 1] = 0;
     this.count--;
     this.arenaGarbage += length;
@@ -135,37 +145,42 @@ export class KeyIndex {
     return length < 0 ? undefined : this.arena.subarray(this.rowKeys[2 * row]!, this.rowKeys[2 * row]! + length);
   }
 
-  /** `find` of a key whose `hashString` is `hash`. */
-  findWithHash(key: string, hash: number): number {
-    const { table, mask, arena, rowKeys } = this;
+  /** `find` of a key whose `hashString` is `hash` and packed words `low` and `high`. */
+  findPacked(key: string, hash: number, low: number, high: number): number {
+    const { table, mask, arena } = this;
     for (let s = hash & mask; ; s = (s + 1) & mask) {
-      const row = table[2 * s + 1]! - 1;
+      const at = SLOT * s;
+      const row = table[at + 1]! - 1;
       if (row < 0) return -1;
-      if (table[2 * s] === hash && bytesEqualString(arena, rowKeys[2 * row]!, rowKeys[2 * row + 1]! - 1, key)) return row;
+      if (table[at] !== hash || table[at + 3] !== high) continue;
+      if (high >= 0 ? table[at + 2] === low : bytesEqualString(arena, table[at + 2]! >>> 0, -high, key)) return row;
     }
   }
 
   /** Takes the key just written at the end of the arena; grows the table afterwards, so `slot` holds. */
   private place(slot: number, row: number, length: number, hash: number): void {
-    this.rowKeys[2 * row] = this.arenaUsed;
+    const { arena, arenaUsed, table } = this;
+    this.rowKeys[2 * row] = arenaUsed;
     this.rowKeys[2 * row + 1] = length + 1;
     this.arenaUsed += length;
-    this.table[2 * slot] = hash;
-    this.table[2 * slot + 1] = row + 1;
+    const at = SLOT * slot;
+    table[at] = hash;
+    table[at + 1] = row + 1;
+    table[at + 2] = length > INLINE_BYTES ? arenaUsed : packedLow(arena, arenaUsed, length);
+    table[at + 3] = packedHigh(arena, arenaUsed, length);
     this.count++;
     if (2 * this.count > this.mask + 1) this.rehash((this.mask + 1) * 2);
   }
 
   private rehash(slots: number): void {
     const old = this.table;
-    const table = new Int32Array(slots * 2);
+    const table = new Int32Array(slots * SLOT);
     const mask = slots - 1;
-    for (let s = 0; s < old.length; s += 2) {
+    for (let s = 0; s < old.length; s += SLOT) {
       if (old[s + 1] === 0) continue;
       let t = old[s]! & mask;
-      while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
-      table[2 * t] = old[s]!;
-      table[2 * t + 1] = old[s + 1]!;
+      while (table[SLOT * t + 1] !== 0) t = (t + 1) & mask;
+      table.set(old.subarray(s, s + SLOT), SLOT * t);
     }
     [this.table, this.mask] = [table, mask];
   }
@@ -193,6 +208,9 @@ export class KeyIndex {
       used += length;
     }
     [this.arena, this.arenaText, this.arenaUsed, this.arenaGarbage] = [arena, asBuffer(arena), used, 0];
+    // Long keys' slots say where their bytes are.
+    const { table } = this;
+    for (let at = 0; at < table.length; at += SLOT) if (table[at + 1] !== 0 && table[at + 3]! < 0) table[at + 2] = this.rowKeys[2 * (table[at + 1]! - 1)]!;
   }
 }
 
@@ -200,49 +218,80 @@ export class KeyIndex {
 export interface KeyTables {
   readonly table: Int32Array;
   readonly mask: number;
-  readonly rowKeys: Uint32Array;
   readonly arena: Uint8Array;
 }
 
+/** Per key of a `findRows` call: its hash and packed words. */
+export class FindScratch {
+  hashes = new Int32Array(0);
+  lows = new Int32Array(0);
+  highs = new Int32Array(0);
+
+  /** Room for `keys` keys. */
+  reserve(keys: number): void {
+    if (this.hashes.length >= keys) return;
+    [this.hashes, this.lows, this.highs] = [new Int32Array(keys), new Int32Array(keys), new Int32Array(keys)];
+  }
+}
+
+/** Where `find` packs its one key. */
+const single = new FindScratch();
+single.reserve(1);
+
 /**
- * What `findRows` leaves for a key whose hash it found on another key's row (a collision): the key
- * may still be further on in the probe run.
+ * What `findRows` leaves for a long key whose hash and length it found on another key's row (a
+ * collision): the key may still be further on in the probe run.
  */
 export const UNSURE = -2;
 /** Where `findRows`'s warm-up reads go, so that they are not optimised away. */
 let sink = 0;
 
-/** The row of the first slot of `hash`'s probe run that holds `hash`, or -1 when the run ends first (the key is absent). */
-function firstRowWithHash(table: Int32Array, mask: number, hash: number): number {
+/**
+ * The slot of the key hashed and packed as `hash`, `low`, `high`, or -1 when absent. A long key's is
+ * the first slot of its hash and length: its bytes are still to be compared.
+ */
+function slotOf(table: Int32Array, mask: number, hash: number, low: number, high: number): number {
   for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-    const row = table[2 * slot + 1]! - 1;
-    if (row < 0 || table[2 * slot] === hash) return row;
+    const at = SLOT * slot;
+    if (table[at + 1] === 0) return -1;
+    if (table[at] === hash && table[at + 3] === high && (high < 0 || table[at + 2] === low)) return slot;
   }
 }
 
 /**
  * The row of each key of `keys[start .. end]`, -1 where absent, or UNSURE (to be found with
- * `findWithHash`); the keys' hashes into `hashes`; returns how many are UNSURE. A key's row takes
- * three memory reads that depend on each other (table slot, row's key, key bytes), each likely a
- * cache miss in a large bank: they are made for all keys a step at a time, in loops that do little
- * else, so that the misses of many keys are under way together (with a key's hashing between two
- * reads, the processor could not look far enough ahead to start more than a few).
+ * `findPacked`); the keys' hashes and packed words into `scratch`; returns how many are UNSURE. A
+ * short key's row takes one memory read, its slot, likely a cache miss in a large bank: the slots
+ * of all keys are read first, in a loop that does nothing else, so that their misses are under way
+ * together (with a key's hashing between two reads, the processor could not look far enough ahead
+ * to start more than a few). A long key's bytes are one more read, made the same way.
  */
-export function findRows(keys: readonly string[], rows: Int32Array, hashes: Int32Array, table: Int32Array, mask: number, rowKeys: Uint32Array, arena: Uint8Array, start: number, end: number): number {
+export function findRows(keys: readonly string[], rows: Int32Array, scratch: FindScratch, table: Int32Array, mask: number, arena: Uint8Array, start: number, end: number): number {
+  const { hashes, lows, highs } = scratch;
   let read = 0;
-  for (let i = start; i < end; i++) hashes[i] = hashString(keys[i]!);
-  for (let i = start; i < end; i++) read ^= table[2 * (hashes[i]! & mask)]!;
+  for (let i = start; i < end; i++) hashAndPackString(keys[i]!, hashes, lows, highs, i);
+  for (let i = start; i < end; i++) read ^= table[SLOT * (hashes[i]! & mask)]!;
+  let long = 0;
   for (let i = start; i < end; i++) {
-    const row = firstRowWithHash(table, mask, hashes[i]!);
-    rows[i] = row;
-    if (row >= 0) read ^= rowKeys[2 * row]!;
+    const slot = slotOf(table, mask, hashes[i]!, lows[i]!, highs[i]!);
+    rows[i] = slot < 0 ? -1 : table[SLOT * slot + 1]! - 1;
+    if (slot >= 0 && highs[i]! < 0) {
+      lows[i] = table[SLOT * slot + 2]!;
+      long++;
+    }
   }
-  for (let i = start; i < end; i++) if (rows[i]! >= 0) read ^= arena[rowKeys[2 * rows[i]!]!]!;
+  sink = read;
+  return long === 0 ? 0 : confirmLongKeys(keys, rows, lows, highs, arena, start, end);
+}
+
+/** Compares the long keys `findRows` found with the bytes of the rows it found them on; returns how many are UNSURE. */
+function confirmLongKeys(keys: readonly string[], rows: Int32Array, offsets: Int32Array, highs: Int32Array, arena: Uint8Array, start: number, end: number): number {
+  let read = 0;
+  for (let i = start; i < end; i++) if (rows[i]! >= 0 && highs[i]! < 0) read ^= arena[offsets[i]! >>> 0]!;
   sink = read;
   let unsure = 0;
   for (let i = start; i < end; i++) {
-    const row = rows[i]!;
-    if (row < 0 || bytesEqualString(arena, rowKeys[2 * row]!, rowKeys[2 * row + 1]! - 1, keys[i]!)) continue;
+    if (rows[i]! < 0 || highs[i]! >= 0 || bytesEqualString(arena, offsets[i]! >>> 0, -highs[i]!, keys[i]!)) continue;
     rows[i] = UNSURE;
     unsure++;
   }

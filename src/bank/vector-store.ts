@@ -4,7 +4,7 @@
  * keys live as bytes in a KeyIndex, and can be set from the bytes of a read without a string.
  */
 import { hashBytes } from "./key-bytes.ts";
-import { KeyIndex, UNSURE, findRows } from "./key-index.ts";
+import { FindScratch, KeyIndex, UNSURE, findRows } from "./key-index.ts";
 import { StepCounts } from "./step-counts.ts";
 
 /** What `lookup` does for a key the bank does not hold. */
@@ -57,7 +57,7 @@ export class VectorStore {
   private readonly freeRows: number[] = [];
   private rowsUsed = 0;
   private scratchRows = new Int32Array(0);
-  private scratchHashes = new Int32Array(0);
+  private readonly scratchKeys = new FindScratch();
   readonly steps = new StepCounts();
 
   constructor(readonly dim: number, capacity = INITIAL_ROWS) {
@@ -83,7 +83,7 @@ export class VectorStore {
   /**
    * Room for `more` new keys without growing. Storage nobody writes costs address space rather
    * than memory (the pages of a large zeroed allocation are mapped on first touch), so an upper
-   * bound such as the offsets of a catch-up will do; the key table costs 16 bytes a key.
+   * bound such as the offsets of a catch-up will do; the key table costs 32 bytes a key.
    */
   reserve(more: number): void {
     const rows = this.rowsUsed + Math.max(0, more - this.freeRows.length);
@@ -169,14 +169,15 @@ export class VectorStore {
     if (values.length < n * dim) throw new Error(`lookup: the output holds ${values.length} floats, ${n} keys need ${n * dim}`);
     const found = new Uint8Array(n);
     const steps = new Float64Array(n);
-    if (this.scratchRows.length < n) [this.scratchRows, this.scratchHashes] = [new Int32Array(n), new Int32Array(n)];
-    const { scratchRows: rows, scratchHashes: hashes } = this;
+    if (this.scratchRows.length < n) this.scratchRows = new Int32Array(n);
+    this.scratchKeys.reserve(n);
+    const { scratchRows: rows, scratchKeys } = this;
     const asPairs = dim % 2 === 0 && values.byteOffset % 8 === 0;
     const pairsInto = asPairs ? new Float64Array(values.buffer, values.byteOffset, (n * dim) / 2) : undefined;
     const wordsInto = asPairs ? undefined : new Int32Array(values.buffer, values.byteOffset, n * dim);
-    const { table, mask, rowKeys, arena } = this.index.tables;
-    const unsure = lookupRows(keys, rows, hashes, table, mask, rowKeys, arena, this.words, this.pairs, pairsInto, wordsInto, dim, this.stepOfRow, steps, found);
-    if (unsure > 0) this.lookupUnsure(keys, rows, hashes, values, steps, found);
+    const { table, mask, arena } = this.index.tables;
+    const unsure = lookupRows(keys, rows, scratchKeys, table, mask, arena, this.words, this.pairs, pairsInto, wordsInto, dim, this.stepOfRow, steps, found);
+    if (unsure > 0) this.lookupUnsure(keys, rows, values, steps, found);
     for (let i = 0; i < n; i++) {
       if (found[i]) continue;
       if (missing === "error") throw new Error(`lookup: the bank holds no value for key ${JSON.stringify(keys[i])}`);
@@ -188,11 +189,12 @@ export class VectorStore {
   }
 
   /** The keys `lookupRows` left UNSURE: another key with the same hash came first. */
-  private lookupUnsure(keys: readonly string[], rows: Int32Array, hashes: Int32Array, values: Float32Array, steps: Float64Array, found: Uint8Array): void {
+  private lookupUnsure(keys: readonly string[], rows: Int32Array, values: Float32Array, steps: Float64Array, found: Uint8Array): void {
     const { dim } = this;
+    const { hashes, lows, highs } = this.scratchKeys;
     for (let i = 0; i < keys.length; i++) {
       if (rows[i] !== UNSURE) continue;
-      const row = this.index.findWithHash(keys[i]!, hashes[i]!);
+      const row = this.index.findPacked(keys[i]!, hashes[i]!, lows[i]!, highs[i]!);
       if (row < 0) continue;
       values.set(this.data.subarray(row * dim, row * dim + dim), i * dim);
       steps[i] = this.stepOfRow[row]!;
@@ -320,8 +322,8 @@ let sink = 0;
  * arrays: the same loops run from a method reading its fields ran ~1.5× slower.
  */
 function lookupRows(
-  keys: readonly string[], rows: Int32Array, hashes: Int32Array,
-  table: Int32Array, mask: number, rowKeys: Uint32Array, arena: Uint8Array,
+  keys: readonly string[], rows: Int32Array, scratch: FindScratch,
+  table: Int32Array, mask: number, arena: Uint8Array,
   words: Int32Array, pairs: Float64Array, pairsInto: Float64Array | undefined, wordsInto: Int32Array | undefined, dim: number,
   stepOfRow: Float64Array, steps: Float64Array, found: Uint8Array,
 ): number {
@@ -329,7 +331,7 @@ function lookupRows(
   let read = 0;
   for (let start = 0; start < keys.length; start += CHUNK) {
     const end = Math.min(keys.length, start + CHUNK);
-    unsure += findRows(keys, rows, hashes, table, mask, rowKeys, arena, start, end);
+    unsure += findRows(keys, rows, scratch, table, mask, arena, start, end);
     read ^= touchRows(words, dim, rows, start, end, stepOfRow, steps, found);
     if (pairsInto) copyRowsAsPairs(pairs, pairsInto, dim / 2, rows, start, end);
     else copyRowsAsWords(words, wordsInto!, dim, rows, start, end);
