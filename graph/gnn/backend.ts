@@ -2,11 +2,9 @@
  * Chooses the tfjs backend: native TensorFlow (tfjs-node-gpu, then tfjs-node) when the user has
  * installed it, else WebAssembly, else plain JavaScript. CARLS_TF_BACKEND or the argument forces one.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { core as tf } from "./tf-core.ts";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -23,7 +21,10 @@ export interface BackendInfo {
 
 const NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
 const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+// Required, not imported, as tfjs-core is (tf-core.ts says why); each registers its backend.
 const require = createRequire(import.meta.url);
+require("@tensorflow/tfjs-backend-cpu");
+const { setWasmPaths } = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
 
 let current: Promise<BackendInfo> | undefined;
 let currentKey: string | undefined;
