@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import kafkajs from "kafkajs";
+import { kafkajs } from "./kafkajs.ts";
 import { LogError } from "../errors.ts";
 import { isConnectionError } from "./failures.ts";
 import { kafkaConfig, type ResolvedKafkaOptions } from "./options.ts";

@@ -5,7 +5,8 @@
  * tombstones with the key `COMPACTION_MARKER_KEY` that other Kafka clients should ignore.
  */
 import type { LogLocation } from "../location.ts";
-import kafkajs, { type Admin, type KafkaConfig } from "kafkajs";
+import type { Admin, KafkaConfig } from "kafkajs";
+import { kafkajs } from "./kafkajs.ts";
 import { COLUMNS_MAX_BYTES, columnsFromRecords } from "../columns.ts";
 import { LogError } from "../errors.ts";
 import type {

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
-import kafkajs, { type KafkaConfig, type logCreator, type logLevel, type SASLOptions } from "kafkajs";
+import type { KafkaConfig, logCreator, logLevel, SASLOptions } from "kafkajs";
+import { kafkajs } from "./kafkajs.ts";
 import { LogError } from "../errors.ts";
 
 export type KafkaLogLevel = "nothing" | "error" | "warn" | "info" | "debug";

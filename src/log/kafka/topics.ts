@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import kafkajs, { type Admin } from "kafkajs";
+import type { Admin } from "kafkajs";
+import { kafkajs } from "./kafkajs.ts";
 import { isLogError, LogError } from "../errors.ts";
 import type { TopicConfig } from "../types.ts";
 import { checkTopicName, configConflicts, normaliseTopicConfig } from "../validate.ts";
