@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import { GraphStore, buildCsr, type CsrSnapshot } from "../graph/store/index.ts";
+import { NodeTable } from "../graph/store/node-table.ts";
 import { openEmbeddedLog, type Log, type ProduceRecord } from "../src/log/index.ts";
 import {
   DEAD_LETTER_HEADERS,
@@ -287,6 +288,27 @@ describe("GraphStore", () => {
         const row = csr.colIdx.subarray(csr.rowPtr[u]!, csr.rowPtr[u + 1]!);
         if (row.indexOf(v) < 0) assert.fail(`entry (${v}, ${u}) has no mirror`);
       }
+    }
+  });
+});
+
+describe("NodeTable", () => {
+  it("keeps rows in use and their features through a reservation smaller and one larger than what comes", () => {
+    for (const reserved of [2, 100]) {
+      const table = new NodeTable(undefined);
+      table.reserve(reserved);
+      const rows = 40;
+      for (let i = 0; i < rows; i++) {
+        table.grow(i + 1);
+        const features = i % 2 === 0 ? denseVector(Float32Array.of(i, -i, 0.5)) : sparseVector(3, Uint32Array.of(1), Float32Array.of(i));
+        table.set(i, i % 7, i % 3 === 0 ? "train" : null, features);
+      }
+      const { dim, data } = table.featureMatrix(rows);
+      assert.equal(dim, 3);
+      assert.equal(data.length, rows * 3);
+      for (let i = 0; i < rows; i++) assert.deepEqual([...data.subarray(3 * i, 3 * i + 3)], i % 2 === 0 ? [i, -i, 0.5] : [0, i, 0], `row ${i}, ${reserved} reserved`);
+      assert.deepEqual([...table.labels(rows)], Array.from({ length: rows }, (_, i) => i % 7));
+      assert.equal(table.attributes(39).split, "train");
     }
   });
 });

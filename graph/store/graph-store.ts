@@ -27,8 +27,13 @@ export class GraphStore {
 
   /** Opens the store on `<namespace>.graph.{nodes,edges}` (created if missing) and catches up. */
   static async open(log: Log, namespace: string, options: GraphStoreOptions = {}): Promise<GraphStore> {
-    const store = new GraphStore(log, await graphSources(log, namespace, options.partitions ?? 4), new GraphState(options.directed ?? false, options.featureDim), options);
+    const sources = await graphSources(log, namespace, options.partitions ?? 4);
+    const store = new GraphStore(log, sources, new GraphState(options.directed ?? false, options.featureDim), options);
     const until = options.until;
+    const nodes = sources[0]!.topic;
+    // As many rows as there are node records to read: most graphs have one record per node.
+    const nodeRecords = until ? until.filter((p) => p.topic === nodes).reduce((sum, p) => sum + p.offset, 0) : (await log.offsets(nodes)).reduce((sum, p) => sum + p.highWatermark - p.logStartOffset, 0);
+    store.state.nodes.reserve(nodeRecords);
     if (until) {
       await store.reader.readUntil((topic, partition) => {
         const end = until.find((p) => p.topic === topic && p.partition === partition);

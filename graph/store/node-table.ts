@@ -14,6 +14,12 @@ import type { FeatureMatrix, SplitMasks } from "./types.ts";
 const SPLIT_CODES: Record<Split, number> = { train: 1, val: 2, test: 3 };
 const SPLITS: readonly (Split | null)[] = [null, "train", "val", "test"];
 
+/** A reservation's features stay within this: a hint of many rows must not take all memory. */
+const MAX_RESERVED_FEATURE_BYTES = 2 ** 30;
+
+/** How many rows of `dim` features to make room for when `rows` are expected. */
+const featureRows = (rows: number, dim: number): number => Math.min(rows, Math.floor(MAX_RESERVED_FEATURE_BYTES / 4 / dim));
+
 /** Writes a sparse vector's values into a zeroed row at `at` (no dense copy made per node). */
 function scatter(features: Float32Array, at: number, indices: ArrayLike<number>, values: ArrayLike<number>): void {
   for (let i = 0; i < indices.length; i++) features[at + indices[i]!] = values[i]!;
@@ -42,6 +48,17 @@ export class NodeTable {
     return undefined;
   }
 
+  /**
+   * Room for `rows` rows without growing (an expected count, as of the node records about to be
+   * read): a feature matrix grown by doubling is allocated and copied twice over, each time on
+   * fresh pages. Rows in use do not change.
+   */
+  reserve(rows: number): void {
+    this.labelOf = ensureLength(this.labelOf, rows, -1);
+    this.splitOf = ensureLength(this.splitOf, rows);
+    if (this.dim > 0) this.features = ensureLength(this.features, featureRows(rows, this.dim) * this.dim);
+  }
+
   /** Makes room for rows 0 .. numRows - 1 (new rows: no features, label -1, no split). */
   grow(numRows: number): void {
     if (numRows <= this.rows) return;
@@ -57,7 +74,7 @@ export class NodeTable {
     this.splitOf[index] = split ? SPLIT_CODES[split] : 0;
     if (features && this.dim === 0) {
       this.dim = features.kind === "dense" ? features.values.length : features.dim;
-      this.features = new Float32Array(this.labelOf.length * this.dim);
+      this.features = new Float32Array(Math.max(featureRows(this.labelOf.length, this.dim), this.rows) * this.dim);
     }
     if (this.dim === 0) return;
     const at = index * this.dim;
