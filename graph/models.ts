@@ -70,7 +70,8 @@ const SPARSE_BELOW = 0.1;
 function featuresOf(data: Float32Array, rows: number, cols: number): Features {
   const { nonNegative, nonZeros } = scanFeatures(data.subarray(0, rows * cols));
   // Normalising never makes a zero non-zero, so these are at least as sparse after it.
-  if (nonZeros < SPARSE_BELOW * rows * cols) return sparseFeatures(data, rows, cols, nonZeros, nonNegative);
+  // The product first, as denseOrSparse rounds it: (0.1 × rows) × cols can differ from 0.1 × (rows × cols).
+  if (nonZeros < SPARSE_BELOW * (rows * cols)) return sparseFeatures(data, rows, cols, nonZeros, nonNegative);
   return denseOrSparse(nonNegative ? rowNormalizeDense(data, rows, cols) : data.slice(0, rows * cols), rows, cols);
 }
 

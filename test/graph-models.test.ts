@@ -70,3 +70,18 @@ test("signed sparse features are kept as they are; dense features stay a dense t
   assert.deepEqual(bits((features as { dataSync(): Float32Array }).dataSync()), bits(expected(full, rows, cols)));
   inputs.dispose();
 });
+
+test("features exactly at the sparse threshold (a tenth non-zero) stay dense, as 0.1 × (rows × cols) rounds", () => {
+  // (0.1 × 3) × 10 is 3.0000000000000004, 0.1 × 30 is 3: three non-zeros of 30 are not below a tenth.
+  const rows = 3;
+  const cols = 10;
+  const data = new Float32Array(rows * cols);
+  data[0] = 1;
+  data[cols + 1] = 2;
+  data[2 * cols + 2] = 3;
+  const inputs = graphInputs(storeOf(rows, cols, data), "mlp");
+  const features = (inputs.inputs as { features: unknown }).features;
+  assert.ok(!isSparse(features as never), "dense at exactly a tenth");
+  assert.deepEqual(bits((features as { dataSync(): Float32Array }).dataSync()), bits(expected(data, rows, cols)));
+  inputs.dispose();
+});
