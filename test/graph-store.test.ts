@@ -311,4 +311,13 @@ describe("NodeTable", () => {
       assert.equal(table.attributes(39).split, "train");
     }
   });
+
+  it("takes a reservation as a hint: one far beyond memory (node records counting every update) is capped", () => {
+    const table = new NodeTable(4096);
+    table.reserve(2 ** 40);
+    table.grow(3);
+    table.set(2, 1, "val", sparseVector(4096, Uint32Array.of(4095), Float32Array.of(7)));
+    assert.equal(table.featureMatrix(3).data[2 * 4096 + 4095], 7);
+    assert.equal(table.attributes(2).split, "val");
+  });
 });

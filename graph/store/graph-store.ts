@@ -30,10 +30,7 @@ export class GraphStore {
     const sources = await graphSources(log, namespace, options.partitions ?? 4);
     const store = new GraphStore(log, sources, new GraphState(options.directed ?? false, options.featureDim), options);
     const until = options.until;
-    const nodes = sources[0]!.topic;
-    // As many rows as there are node records to read: most graphs have one record per node.
-    const nodeRecords = until ? until.filter((p) => p.topic === nodes).reduce((sum, p) => sum + p.offset, 0) : (await log.offsets(nodes)).reduce((sum, p) => sum + p.highWatermark - p.logStartOffset, 0);
-    store.state.nodes.reserve(nodeRecords);
+    store.state.nodes.reserve(await nodeRecords(log, sources[0]!.topic, until));
     if (until) {
       await store.reader.readUntil((topic, partition) => {
         const end = until.find((p) => p.topic === topic && p.partition === partition);
@@ -139,6 +136,19 @@ export class GraphStore {
     }
     await sendToDeadLetters(this.log, letters);
   }
+}
+
+/**
+ * How many node records a read from the start (up to `until`) goes through: as many nodes, in a
+ * graph with one record per node; an upper bound in one whose nodes were updated.
+ */
+async function nodeRecords(log: Log, topic: string, until: GraphStoreOptions["until"]): Promise<number> {
+  let records = 0;
+  for (const { partition, logStartOffset, highWatermark } of await log.offsets(topic)) {
+    const end = until ? (until.find((u) => u.topic === topic && u.partition === partition)?.offset ?? 0) : highWatermark;
+    records += Math.max(0, end - logStartOffset);
+  }
+  return records;
 }
 
 async function graphSources(log: Log, namespace: string, partitions: number): Promise<Source<Kind>[]> {

@@ -14,8 +14,12 @@ import type { FeatureMatrix, SplitMasks } from "./types.ts";
 const SPLIT_CODES: Record<Split, number> = { train: 1, val: 2, test: 3 };
 const SPLITS: readonly (Split | null)[] = [null, "train", "val", "test"];
 
-/** A reservation's features stay within this: a hint of many rows must not take all memory. */
-const MAX_RESERVED_FEATURE_BYTES = 2 ** 30;
+/**
+ * A reservation is a hint (node records, which count every update of a node), so it stays within
+ * these: beyond them the table grows by doubling as it did without one.
+ */
+const MAX_RESERVED_ROWS = 2 ** 20;
+const MAX_RESERVED_FEATURE_BYTES = 2 ** 28;
 
 /** How many rows of `dim` features to make room for when `rows` are expected. */
 const featureRows = (rows: number, dim: number): number => Math.min(rows, Math.floor(MAX_RESERVED_FEATURE_BYTES / 4 / dim));
@@ -54,9 +58,10 @@ export class NodeTable {
    * fresh pages. Rows in use do not change.
    */
   reserve(rows: number): void {
-    this.labelOf = ensureLength(this.labelOf, rows, -1);
-    this.splitOf = ensureLength(this.splitOf, rows);
-    if (this.dim > 0) this.features = ensureLength(this.features, featureRows(rows, this.dim) * this.dim);
+    const reserved = Math.min(rows, MAX_RESERVED_ROWS);
+    this.labelOf = ensureLength(this.labelOf, reserved, -1);
+    this.splitOf = ensureLength(this.splitOf, reserved);
+    if (this.dim > 0) this.features = ensureLength(this.features, featureRows(reserved, this.dim) * this.dim);
   }
 
   /** Makes room for rows 0 .. numRows - 1 (new rows: no features, label -1, no split). */
