@@ -63,3 +63,12 @@ test("forcing native TensorFlow without tfjs-node names it and what is installed
   assert.equal(info.name, "wasm");
   assert.equal(tf.getBackend(), "wasm");
 });
+
+test("the tf that graph/gnn/index.ts offers is all of tfjs-core, the instance carls uses, with carls' gradients", async () => {
+  const { tf: offered } = await import("../graph/gnn/index.ts");
+  const required = createRequire(import.meta.url)("@tensorflow/tfjs-core") as typeof offered;
+  assert.equal(offered.concat, required.concat, "a value carls itself does not use");
+  assert.equal(offered.memory, required.memory);
+  assert.equal(offered.tensor2d, tf.tensor2d, "one tfjs-core, whichever way it was loaded");
+  assert.ok(offered.getGradient("BatchMatMul") !== undefined, "carls' gradients are registered on it");
+});

@@ -24,4 +24,4 @@ export {
 } from "./sparse.ts";
 export { syntheticGraph, type SyntheticGraph, type SyntheticGraphOptions } from "./synthetic.ts";
 export { accuracy, adam, evaluate, loss, maskedSoftmaxCrossEntropy, trainStep, type Batch, type Evaluation } from "./train.ts";
-export * as tf from "./tf.ts";
+export * as tf from "./tf-namespace.ts";
