@@ -48,18 +48,13 @@ function utf8Of(key: string): { bytes: Uint8Array; length: number } {
   return { bytes: scratch, length: enc.encodeInto(key, scratch).written };
 }
 
+/** `hashBytes` of the UTF-8 of `key`. */
 export function hashString(key: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c >= 0x80) {
-      const { bytes, length } = utf8Of(key);
-      return hashBytes(bytes, 0, length);
-    }
-    h = Math.imul(h ^ c, FNV_PRIME);
-  }
-  return finish(h);
+  hashAndPackString(key, oneHash, oneLow, oneHigh, 0);
+  return oneHash[0]!;
 }
+
+const [oneHash, oneLow, oneHigh] = [new Int32Array(1), new Int32Array(1), new Int32Array(1)];
 
 /**
  * Keys of up to 7 UTF-8 bytes (node ids, most often) are kept in a key table's slot as two words, so
@@ -85,8 +80,8 @@ export function packedHigh(data: Uint8Array, start: number, length: number): num
 }
 
 /**
- * `hashString` of `key` into `hashes[i]`, and its packed words into `lows[i]` and `highs[i]`, in
- * one pass over an ASCII key's characters.
+ * The `hashBytes` of `key`'s UTF-8 into `hashes[i]`, and its packed words into `lows[i]` and
+ * `highs[i]`, in one pass over an ASCII key's characters.
  */
 export function hashAndPackString(key: string, hashes: Int32Array, lows: Int32Array, highs: Int32Array, i: number): void {
   const length = key.length;

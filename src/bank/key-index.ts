@@ -87,8 +87,9 @@ export class KeyIndex {
   }
 
   find(key: string): number {
-    hashAndPackString(key, single.hashes, single.lows, single.highs, 0);
-    return this.findPacked(key, single.hashes[0]!, single.lows[0]!, single.highs[0]!);
+    if (keyScratch.length < key.length * 3) keyScratch = new Uint8Array(key.length * 3);
+    const length = writeUtf8(key, keyScratch, 0);
+    return this.findBytes(keyScratch, 0, length, hashBytes(keyScratch, 0, length));
   }
 
   /** The arrays `findRows` reads, valid until the index next changes. */
@@ -143,18 +144,6 @@ export class KeyIndex {
   keyBytesOf(row: number): Uint8Array | undefined {
     const length = 2 * row < this.rowKeys.length ? this.rowKeys[2 * row + 1]! - 1 : -1;
     return length < 0 ? undefined : this.arena.subarray(this.rowKeys[2 * row]!, this.rowKeys[2 * row]! + length);
-  }
-
-  /** `find` of a key whose `hashString` is `hash` and packed words `low` and `high`. */
-  findPacked(key: string, hash: number, low: number, high: number): number {
-    const { table, mask, arena } = this;
-    for (let s = hash & mask; ; s = (s + 1) & mask) {
-      const at = SLOT * s;
-      const row = table[at + 1]! - 1;
-      if (row < 0) return -1;
-      if (table[at] !== hash || table[at + 3] !== high) continue;
-      if (high >= 0 ? table[at + 2] === low : bytesEqualString(arena, table[at + 2]! >>> 0, -high, key)) return row;
-    }
   }
 
   /** Takes the key just written at the end of the arena; grows the table afterwards, so `slot` holds. */
@@ -234,9 +223,8 @@ export class FindScratch {
   }
 }
 
-/** Where `find` packs its one key. */
-const single = new FindScratch();
-single.reserve(1);
+/** Where `find` writes the UTF-8 of its key. */
+let keyScratch = new Uint8Array(64);
 
 /**
  * What `findRows` leaves for a long key whose hash and length it found on another key's row (a
@@ -260,7 +248,7 @@ function slotOf(table: Int32Array, mask: number, hash: number, low: number, high
 
 /**
  * The row of each key of `keys[start .. end]`, -1 where absent, or UNSURE (to be found with
- * `findPacked`); the keys' hashes and packed words into `scratch`; returns how many are UNSURE. A
+ * `find`); the keys' hashes and packed words into `scratch`; returns how many are UNSURE. A
  * short key's row takes one memory read, its slot, likely a cache miss in a large bank: the slots
  * of all keys are read first, in a loop that does nothing else, so that their misses are under way
  * together (with a key's hashing between two reads, the processor could not look far enough ahead

@@ -191,10 +191,9 @@ export class VectorStore {
   /** The keys `lookupRows` left UNSURE: another key with the same hash came first. */
   private lookupUnsure(keys: readonly string[], rows: Int32Array, values: Float32Array, steps: Float64Array, found: Uint8Array): void {
     const { dim } = this;
-    const { hashes, lows, highs } = this.scratchKeys;
     for (let i = 0; i < keys.length; i++) {
       if (rows[i] !== UNSURE) continue;
-      const row = this.index.findPacked(keys[i]!, hashes[i]!, lows[i]!, highs[i]!);
+      const row = this.index.find(keys[i]!);
       if (row < 0) continue;
       values.set(this.data.subarray(row * dim, row * dim + dim), i * dim);
       steps[i] = this.stepOfRow[row]!;
