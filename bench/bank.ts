@@ -12,8 +12,8 @@
  *   and the catch-up alone, BankFollower into a VectorApplier (the columnar path) without a view.
  * - restore from snapshot: the same open with `snapshotPath` at a snapshot of the whole bank (no
  *   tail to read), beside reading the file.
- * - lookup: random batches of 1,024 keys, beside a plain Float32Array gather of the same rows by
- *   precomputed row index.
+ * - lookup: random batches of 1,024 keys (values and miss mask, then again with each value's step),
+ *   beside a plain Float32Array gather of the same rows by precomputed row index.
  * - Kafka: when CARLS_KAFKA_BROKERS is set, write and restore `--kafka-keys` keys there, beside
  *   the raw `readColumns` of the same topic.
  *
@@ -118,6 +118,7 @@ interface Lookup {
   readonly gather: number;
   /** Even widths only: it copies float pairs. */
   readonly touchedGather: number | undefined;
+  readonly withSteps: number;
 }
 
 /** Vectors per second: `view.lookup` of random batches, and a raw gather of the same rows. */
@@ -137,6 +138,9 @@ async function lookups(view: VectorBankView): Promise<Lookup> {
   const total = batches * BATCH;
   const viewMs = await measure(() => {
     for (const keys of keyBatches) view.lookup(keys, { out });
+  });
+  const withStepsMs = await measure(() => {
+    for (const keys of keyBatches) view.lookup(keys, { out, steps: true });
   });
   const storage = store.storage;
   let sink = 0;
@@ -160,7 +164,7 @@ async function lookups(view: VectorBankView): Promise<Lookup> {
     touchedGatherRate = total / (touchedMs / 1000);
   }
   if (Number.isNaN(sink)) console.error(sink);
-  return { view: total / (viewMs / 1000), gather: total / (gatherMs / 1000), touchedGather: touchedGatherRate };
+  return { view: total / (viewMs / 1000), gather: total / (gatherMs / 1000), touchedGather: touchedGatherRate, withSteps: total / (withStepsMs / 1000) };
 }
 
 /**
@@ -242,6 +246,7 @@ async function embeddedRows(): Promise<string[]> {
       await view.close();
       lines.push(row(`lookup (batches of ${BATCH}, random)`, `${fmt(look.view)} vec/s`, `${fmt(look.gather)} vec/s`, "ref: Float32Array gather by precomputed row"));
       if (look.touchedGather !== undefined) lines.push(row("", "", `${fmt(look.touchedGather)} vec/s`, "ref: the same, rows' cache lines read first (the best plain gather found)"));
+      lines.push(row("  with each value's step (steps: true)", `${fmt(look.withSteps)} vec/s`, "", ""));
       console.error("looked up");
 
       const fromSnapshot = await measure(async () => {

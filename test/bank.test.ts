@@ -41,10 +41,11 @@ function bankSuite(backend: Backend): void {
         const view = await VectorBankView.open(log, ns, "emb", { follow: false });
         assert.equal(view.size, 1);
         assert.equal(view.dim, 3);
-        const zeros = view.lookup(["a", "b", "c"]);
+        const zeros = view.lookup(["a", "b", "c"], { steps: true });
         assert.deepEqual([...zeros.values], [9, 9, 9, 0, 0, 0, 0, 0, 0]);
         assert.deepEqual([...zeros.found], [1, 0, 0]);
         assert.deepEqual([...zeros.steps], [8, -1, -1]);
+        assert.equal(view.lookup(["a"]).steps, undefined, "steps only when asked for");
         const initialised = view.lookup(["c", "a"], { missing: (key, row) => row.fill(key.charCodeAt(0)) });
         assert.deepEqual([...initialised.values], [99, 99, 99, 9, 9, 9]);
         assert.throws(() => view.lookup(["a", "zz"], { missing: "error" }), /no value for key "zz"/);
@@ -173,7 +174,7 @@ function bankSuite(backend: Backend): void {
         assert.equal(after.follower.applied, 2, "only the two records after the snapshot were read");
         assert.equal(after.size, 501);
         assert.deepEqual([...after.lookup(["k0", "k499", "new"]).values], [100, 100, 499, -499, 7, 7]);
-        assert.deepEqual([...after.lookup(["k0", "k1"]).steps], [2, 1]);
+        assert.deepEqual([...after.lookup(["k0", "k1"], { steps: true }).steps], [2, 1]);
         await after.close();
         await assert.rejects(VectorBankView.open(log, ns, "snap", { follow: false, snapshotPath: path, dim: 3 }), /snapshot does not fit .*dim is 2, not 3/);
       }));
@@ -255,8 +256,8 @@ function bankSuite(backend: Backend): void {
         assert.equal(store.size, 298);
         assert.equal(store.size, view.size);
         const keys = [...first.map((e) => e.key), "nope", "wide", "junk"];
-        const ours = store.lookup(keys);
-        const theirs = view.lookup(keys);
+        const ours = store.lookup(keys, { steps: true });
+        const theirs = view.lookup(keys, { steps: true });
         assert.deepEqual([...ours.values], [...theirs.values]);
         assert.deepEqual([...ours.found], [...theirs.found]);
         assert.deepEqual([...ours.steps], [...theirs.steps]);
@@ -332,7 +333,7 @@ function storeSuite(): void {
       }
       assert.equal(store.size, reference.size);
       const keys = [...reference.keys(), "absent", "ключ-9999"];
-      const { values, found, steps } = store.lookup(keys);
+      const { values, found, steps } = store.lookup(keys, { steps: true });
       keys.forEach((key, i) => {
         const expected = reference.get(key);
         assert.equal(found[i], expected ? 1 : 0, key);
@@ -358,7 +359,7 @@ function storeSuite(): void {
           const buffer = new Float32Array(offset + keys.length * dim).fill(5);
           // Enough calls for the copy to be optimised: the optimised code must keep the bits as well.
           for (let call = 0; call < 2000; call++) {
-            const { values, found, steps } = store.lookup(keys, "zeros", buffer.subarray(offset));
+            const { values, found, steps } = store.lookup(keys, { out: buffer.subarray(offset), steps: true });
             if (call % 500 !== 0 && call !== 1999) continue;
             assert.deepEqual([...found], [1, 0, 1, 1]);
             assert.deepEqual([...steps], [3, -1, 49, 0]);
@@ -380,7 +381,7 @@ function storeSuite(): void {
         for (let k = 0; k < 1000; k += 7) store.delete(`key${k}`);
         const asked = Array.from({ length: 400 }, (_, i) => `key${(i * 389) % 1200}`);
         const present = (key: string) => Number(key.slice(3)) < 1000 && Number(key.slice(3)) % 7 !== 0;
-        const { values, found, steps } = store.lookup(asked);
+        const { values, found, steps } = store.lookup(asked, { steps: true });
         asked.forEach((key, i) => {
           const k = Number(key.slice(3));
           assert.equal(found[i], present(key) ? 1 : 0, key);
@@ -388,10 +389,10 @@ function storeSuite(): void {
           assert.deepEqual([...values.subarray(i * dim, i * dim + dim)], present(key) ? [...value(k)] : new Array(dim).fill(0), key);
         });
         const missed: string[] = [];
-        const filled = store.lookup(asked, (key, row) => (missed.push(key), row.fill(-1)));
+        const filled = store.lookup(asked, { missing: (key, row) => (missed.push(key), row.fill(-1)) });
         assert.deepEqual(missed, asked.filter((key) => !present(key)));
         asked.forEach((key, i) => assert.deepEqual([...filled.values.subarray(i * dim, i * dim + dim)], present(key) ? [...value(Number(key.slice(3)))] : new Array(dim).fill(-1), key));
-        assert.throws(() => store.lookup(asked, "error"), new RegExp(`no value for key "${asked.find((key) => !present(key))}"`));
+        assert.throws(() => store.lookup(asked, { missing: "error" }), new RegExp(`no value for key "${asked.find((key) => !present(key))}"`));
       }
     });
 
@@ -410,7 +411,7 @@ function storeSuite(): void {
         const store = new VectorStore(2, 4);
         store.set(first, Float32Array.of(1, 1), 1);
         store.set(second, Float32Array.of(2, 2), 2);
-        const { values, found, steps } = store.lookup([second, first, `${first}x`]);
+        const { values, found, steps } = store.lookup([second, first, `${first}x`], { steps: true });
         assert.deepEqual([...values], [2, 2, 1, 1, 0, 0]);
         assert.deepEqual([...found], [1, 1, 0]);
         assert.deepEqual([...steps], [2, 1, -1]);
@@ -444,7 +445,7 @@ function storeSuite(): void {
       const copy = applier.store!;
       assert.equal(file!.rows.values.buffer, copy.storage.buffer, "values were read straight into the store");
       assert.deepEqual([...copy.lookup(["a", "ü", "c", "d"]).values], [0, 0, 0, 1, 1, 1, 0, 0, 0, 3, 3, 3]);
-      assert.deepEqual([...copy.lookup(["a", "ü", "d"]).steps], [10, 11, 13]);
+      assert.deepEqual([...copy.lookup(["a", "ü", "d"], { steps: true }).steps], [10, 11, 13]);
       assert.deepEqual((await readSnapshot(path))!.keys, ["a", "ü", "d"]);
 
       // The first format: the same sections, then the keys as a JSON array.

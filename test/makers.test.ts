@@ -23,7 +23,7 @@ async function assertBankMatches(log: Log, namespace: string, seed: number, step
   const view = await VectorBankView.open(log, namespace, "embeddings", { follow: false });
   assert.equal(view.size, expected.size, "one embedding per live node");
   const keys = [...expected.keys()];
-  const { values, found, steps } = view.lookup(keys);
+  const { values, found, steps } = view.lookup(keys, { steps: true });
   assert.ok(found.every((f) => f === 1));
   assert.ok(steps.every((s) => s === step), `every embedding is from step ${step}`);
   keys.forEach((key, i) => assert.deepEqual(values.subarray(i * 8, (i + 1) * 8), expected.get(key), `embedding of ${key}`));

@@ -6,7 +6,7 @@
 import { Data, Effect, type Scope } from "effect";
 import { LogService } from "../log/effect.ts";
 import type { AwaitOptions } from "./follower.ts";
-import type { LookupResult, MissingPolicy } from "./vector-store.ts";
+import type { LookupOptions, LookupResult, LookupResultWithSteps } from "./vector-store.ts";
 import { NeighbourBankView, type NeighbourBankViewOptions } from "./neighbour-view.ts";
 import { VectorBankView, type Neighbour, type VectorBankViewOptions } from "./vector-view.ts";
 import type { BankVersion, BankView } from "./view.ts";
@@ -34,7 +34,8 @@ export interface BankViewEffects {
 
 export interface VectorBankEffects extends BankViewEffects {
   readonly view: VectorBankView;
-  lookup(keys: readonly string[], options?: { readonly missing?: MissingPolicy }): Effect.Effect<LookupResult, BankError>;
+  lookup(keys: readonly string[], options: LookupOptions & { readonly steps: true }): Effect.Effect<LookupResultWithSteps, BankError>;
+  lookup(keys: readonly string[], options?: LookupOptions): Effect.Effect<LookupResult, BankError>;
   nearest(vector: Float32Array, k: number): Effect.Effect<Neighbour[], BankError>;
   nearestOfKeys(keys: readonly string[], k: number): Effect.Effect<Neighbour[][], BankError>;
   snapshot(path: string): Effect.Effect<void, BankError>;
@@ -69,7 +70,7 @@ export const vectorBank = (namespace: string, name: string, options: VectorBankV
     Effect.map(scopedView(name, () => VectorBankView.open(log, namespace, name, options)), (view) => ({
       ...viewEffects(view),
       view,
-      lookup: (keys, lookupOptions = {}) => attemptSync(name, () => view.lookup(keys, lookupOptions)),
+      lookup: ((keys: readonly string[], lookupOptions: LookupOptions = {}) => attemptSync(name, () => view.lookup(keys, lookupOptions))) as VectorBankEffects["lookup"],
       nearest: (vector, k) => attempt(name, () => view.nearest(vector, k)),
       nearestOfKeys: (keys, k) => attempt(name, () => view.nearestOfKeys(keys, k)),
       snapshot: (path) => attempt(name, () => view.snapshot(path)),

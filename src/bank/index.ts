@@ -5,6 +5,6 @@ export { BankWriter, type BankWriterOptions, type NeighbourUpsert, type VectorUp
 export { BankView, type BankVersion } from "./view.ts";
 export { VectorBankView, type VectorBankViewOptions } from "./vector-view.ts";
 export { NeighbourBankView, type NeighbourBankViewOptions } from "./neighbour-view.ts";
-export type { LookupResult, MissingPolicy } from "./vector-store.ts";
+export type { LookupOptions, LookupResult, LookupResultWithSteps, MissingPolicy } from "./vector-store.ts";
 export type { AwaitOptions, BankPosition } from "./follower.ts";
 export { BankError, bankWriter, neighbourBank, vectorBank, type BankViewEffects, type BankWriterEffects, type NeighbourBankEffects, type VectorBankEffects } from "./effect.ts";

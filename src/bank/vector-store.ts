@@ -16,14 +16,29 @@ export type MissingPolicy =
   /** Fill the row (length dim) for the key, and report the miss in `found`. */
   | ((key: string, row: Float32Array) => void);
 
+export interface LookupOptions {
+  /** What to do for a key the bank does not hold; "zeros" when absent. */
+  readonly missing?: MissingPolicy;
+  /** Where to write the values (room for keys.length × dim floats); a new array when absent. */
+  readonly out?: Float32Array;
+  /**
+   * Also give the checkpoint step of each value. Off unless asked: each row's step is one more
+   * memory read a key, 10–20 % of a lookup in a bank of 1M keys (bench/bank).
+   */
+  readonly steps?: boolean;
+}
+
 export interface LookupResult {
   /** keys.length × dim, row-major. */
   readonly values: Float32Array;
   /** 1 where the bank held the key, 0 where it did not: the miss mask. */
   readonly found: Uint8Array;
-  /** The checkpoint step of each value, -1 for misses. */
-  readonly steps: Float64Array;
+  /** The checkpoint step of each value, -1 for misses; only when asked for with `steps: true`. */
+  readonly steps?: Float64Array;
 }
+
+/** What `lookup` gives when asked for steps. */
+export type LookupResultWithSteps = LookupResult & { readonly steps: Float64Array };
 
 /** Live rows, in row order, as bytes: what a snapshot holds and a restore takes back. */
 export interface StoreRows {
@@ -161,14 +176,16 @@ export class VectorStore {
     return this.deleteRow(this.index.findBytes(keyData, keyStart, keyLength, keyHash));
   }
 
-  /** The vectors of `keys`, with a miss mask and each value's step. */
-  lookup(keys: readonly string[], missing: MissingPolicy = "zeros", out?: Float32Array): LookupResult {
+  /** The vectors of `keys`, with a miss mask, and each value's step when asked. */
+  lookup(keys: readonly string[], options: LookupOptions & { readonly steps: true }): LookupResultWithSteps;
+  lookup(keys: readonly string[], options?: LookupOptions): LookupResult;
+  lookup(keys: readonly string[], { missing = "zeros", out, steps: withSteps = false }: LookupOptions = {}): LookupResult {
     const dim = this.dim;
     const n = keys.length;
     const values = out ?? new Float32Array(n * dim);
     if (values.length < n * dim) throw new Error(`lookup: the output holds ${values.length} floats, ${n} keys need ${n * dim}`);
     const found = new Uint8Array(n);
-    const steps = new Float64Array(n);
+    const steps = withSteps ? new Float64Array(n) : undefined;
     if (this.scratchRows.length < n) this.scratchRows = new Int32Array(n);
     this.scratchKeys.reserve(n);
     const { scratchRows: rows, scratchKeys } = this;
@@ -185,18 +202,18 @@ export class VectorStore {
       if (missing === "zeros") target.fill(0);
       else missing(keys[i]!, target);
     }
-    return { values, found, steps };
+    return steps ? { values, found, steps } : { values, found };
   }
 
   /** The keys `lookupRows` left UNSURE: another key with the same hash came first. */
-  private lookupUnsure(keys: readonly string[], rows: Int32Array, values: Float32Array, steps: Float64Array, found: Uint8Array): void {
+  private lookupUnsure(keys: readonly string[], rows: Int32Array, values: Float32Array, steps: Float64Array | undefined, found: Uint8Array): void {
     const { dim } = this;
     for (let i = 0; i < keys.length; i++) {
       if (rows[i] !== UNSURE) continue;
       const row = this.index.find(keys[i]!);
       if (row < 0) continue;
       values.set(this.data.subarray(row * dim, row * dim + dim), i * dim);
-      steps[i] = this.stepOfRow[row]!;
+      if (steps) steps[i] = this.stepOfRow[row]!;
       found[i] = 1;
     }
   }
@@ -324,7 +341,7 @@ function lookupRows(
   keys: readonly string[], rows: Int32Array, scratch: FindScratch,
   table: Int32Array, mask: number, arena: Uint8Array,
   words: Int32Array, pairs: Float64Array, pairsInto: Float64Array | undefined, wordsInto: Int32Array | undefined, dim: number,
-  stepOfRow: Float64Array, steps: Float64Array, found: Uint8Array,
+  stepOfRow: Float64Array, steps: Float64Array | undefined, found: Uint8Array,
 ): number {
   let unsure = 0;
   let read = 0;
@@ -343,23 +360,23 @@ function lookupRows(
 const pairsOf = (data: Float32Array): Float64Array => new Float64Array(data.buffer, 0, data.buffer.byteLength >> 3);
 
 /**
- * Reads one word of every cache line of the found rows (and each row's step, a miss of its own), so
- * that the batch's misses are under way together before any row is copied. The last word of a row
- * is read too: a row need not start on a line, and then it spans one more. Returns what it read, to
- * be kept, so that the reads are not optimised away.
+ * Reads one word of every cache line of the found rows (and each row's step when asked, a miss of
+ * its own), so that the batch's misses are under way together before any row is copied. The last
+ * word of a row is read too: a row need not start on a line, and then it spans one more. Returns
+ * what it read, to be kept, so that the reads are not optimised away.
  */
-function touchRows(words: Int32Array, dim: number, rows: Int32Array, start: number, end: number, stepOfRow: Float64Array, steps: Float64Array, found: Uint8Array): number {
+function touchRows(words: Int32Array, dim: number, rows: Int32Array, start: number, end: number, stepOfRow: Float64Array, steps: Float64Array | undefined, found: Uint8Array): number {
   let read = 0;
   for (let i = start; i < end; i++) {
     const row = rows[i]!;
     if (row < 0) {
-      steps[i] = -1;
+      if (steps) steps[i] = -1;
       continue;
     }
     const rowEnd = row * dim + dim;
     for (let j = row * dim; j < rowEnd; j += WORDS_PER_LINE) read ^= words[j]!;
     read ^= words[rowEnd - 1]!;
-    steps[i] = stepOfRow[row]!;
+    if (steps) steps[i] = stepOfRow[row]!;
     found[i] = 1;
   }
   return read;

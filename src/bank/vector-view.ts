@@ -11,7 +11,7 @@ import { SyncedIndex } from "./nearest/synced-index.ts";
 import { readSnapshotFile, writeSnapshotFile } from "./snapshot.ts";
 import { bankTopics, ensureBankTopics } from "./topics.ts";
 import { VectorApplier } from "./vector-applier.ts";
-import type { LookupResult, MissingPolicy, VectorStore } from "./vector-store.ts";
+import type { LookupOptions, LookupResult, LookupResultWithSteps, VectorStore } from "./vector-store.ts";
 
 export interface VectorBankViewOptions {
   /** The vectors' dimension; taken from the first record when absent. */
@@ -85,10 +85,13 @@ export class VectorBankView extends BankView {
 
   /**
    * The vectors of `keys`, as `keys.length × dim` floats. A key the bank does not hold is zeros
-   * (default), an error, or what an initializer writes; `found` is the miss mask either way.
+   * (default), an error, or what an initializer writes; `found` is the miss mask either way. With
+   * `steps: true`, also each value's checkpoint step.
    */
-  lookup(keys: readonly string[], options: { readonly missing?: MissingPolicy; readonly out?: Float32Array } = {}): LookupResult {
-    return this.storeOrThrow().lookup(keys, options.missing, options.out);
+  lookup(keys: readonly string[], options: LookupOptions & { readonly steps: true }): LookupResultWithSteps;
+  lookup(keys: readonly string[], options?: LookupOptions): LookupResult;
+  lookup(keys: readonly string[], options: LookupOptions = {}): LookupResult {
+    return this.storeOrThrow().lookup(keys, options);
   }
 
   /** The checkpoint step a key's value came from, -1 when the bank does not hold it. */
