@@ -20,10 +20,22 @@ function finish(h: number): number {
   return (h ^ (h >>> 16)) | 0;
 }
 
-export function hashBytes(data: Uint8Array, start: number, length: number): number {
+/**
+ * The hash of a key of up to INLINE_BYTES bytes, from its packed words: one multiply, where FNV
+ * takes one a byte, one after another. Multiplying by an odd number is a bijection, so keys of one
+ * `high` never collide.
+ */
+const hashPacked = (low: number, high: number): number => finish(Math.imul(low, 0x9e3779b1) ^ high);
+
+/** FNV-1a of `data[start .. end]`, finished. */
+function fnv(data: Uint8Array, start: number, end: number): number {
   let h = FNV_OFFSET;
-  for (let i = start, end = start + length; i < end; i++) h = Math.imul(h ^ data[i]!, FNV_PRIME);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ data[i]!, FNV_PRIME);
   return finish(h);
+}
+
+export function hashBytes(data: Uint8Array, start: number, length: number): number {
+  return length > INLINE_BYTES ? fnv(data, start, start + length) : hashPacked(packedLow(data, start, length), packedHigh(data, start, length));
 }
 
 /**
@@ -31,14 +43,20 @@ export function hashBytes(data: Uint8Array, start: number, length: number): numb
  * valid UTF-8, in one pass for ASCII keys (node ids, most often).
  */
 export function readKey(data: Uint8Array, start: number, length: number, into: { keyHash: number }): boolean {
-  let h = FNV_OFFSET;
+  const end = start + length;
   let any = 0;
-  for (let i = start, end = start + length; i < end; i++) {
-    const b = data[i]!;
-    any |= b;
-    h = Math.imul(h ^ b, FNV_PRIME);
+  if (length > INLINE_BYTES) {
+    let h = FNV_OFFSET;
+    for (let i = start; i < end; i++) {
+      const b = data[i]!;
+      any |= b;
+      h = Math.imul(h ^ b, FNV_PRIME);
+    }
+    into.keyHash = finish(h);
+  } else {
+    for (let i = start; i < end; i++) any |= data[i]!;
+    into.keyHash = hashPacked(packedLow(data, start, length), packedHigh(data, start, length));
   }
-  into.keyHash = finish(h);
   return any < 0x80 || isUtf8(data, start, length);
 }
 
@@ -85,19 +103,29 @@ export function packedHigh(data: Uint8Array, start: number, length: number): num
  */
 export function hashAndPackString(key: string, hashes: Int32Array, lows: Int32Array, highs: Int32Array, i: number): void {
   const length = key.length;
-  let h = FNV_OFFSET;
+  if (length > INLINE_BYTES) {
+    let h = FNV_OFFSET;
+    for (let j = 0; j < length; j++) {
+      const c = key.charCodeAt(j);
+      if (c >= 0x80) return hashAndPackUtf8(key, hashes, lows, highs, i);
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    hashes[i] = finish(h);
+    lows[i] = 0;
+    highs[i] = -length;
+    return;
+  }
   let low = 0;
-  let high = 0;
+  let high = length << 24;
   for (let j = 0; j < length; j++) {
     const c = key.charCodeAt(j);
     if (c >= 0x80) return hashAndPackUtf8(key, hashes, lows, highs, i);
-    h = Math.imul(h ^ c, FNV_PRIME);
     if (j < 4) low |= c << (8 * j);
-    else if (j < INLINE_BYTES) high |= c << (8 * (j - 4));
+    else high |= c << (8 * (j - 4));
   }
-  hashes[i] = finish(h);
-  lows[i] = length > INLINE_BYTES ? 0 : low;
-  highs[i] = length > INLINE_BYTES ? -length : high | (length << 24);
+  hashes[i] = hashPacked(low, high);
+  lows[i] = low;
+  highs[i] = high;
 }
 
 function hashAndPackUtf8(key: string, hashes: Int32Array, lows: Int32Array, highs: Int32Array, i: number): void {
