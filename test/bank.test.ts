@@ -9,7 +9,7 @@ import { Effect, Either } from "effect";
 import { bankWriter, vectorBank } from "../src/bank/effect.ts";
 import { logLayer } from "../src/log/effect.ts";
 import { BankFollower, type BankPosition } from "../src/bank/follower.ts";
-import { hashBytes, hashString } from "../src/bank/key-bytes.ts";
+import { hashBytes, hashString, readKey } from "../src/bank/key-bytes.ts";
 import { readSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/bank/snapshot.ts";
 import { VectorApplier } from "../src/bank/vector-applier.ts";
 import { VectorStore } from "../src/bank/vector-store.ts";
@@ -288,6 +288,20 @@ function bankSuite(backend: Backend): void {
 
 function storeSuite(): void {
   describe("vector store", () => {
+    it("hashes a key alike from its string, its UTF-8 and a record's bytes, short keys and long", () => {
+      const keys = ["", "a", "n123456", "n1234567", "日本", "日本a", "日本語", "ü".repeat(4), "a\uD800", "\uFEFFc", "long-key-0001"];
+      for (const key of keys) {
+        const bytes = enc.encode(key);
+        const read = { keyHash: 0 };
+        assert.ok(readKey(bytes, 0, bytes.length, read), key);
+        assert.equal(hashString(key), hashBytes(bytes, 0, bytes.length), key);
+        assert.equal(read.keyHash, hashBytes(bytes, 0, bytes.length), key);
+      }
+      // Short keys hash from their packed words: keys alike in all but one byte differ.
+      const hashes = new Set(Array.from({ length: 7 }, (_, at) => hashString("abcdefg".slice(0, at) + "X" + "abcdefg".slice(at + 1))));
+      assert.equal(hashes.size, 7);
+    });
+
     it("agrees with a Map under random upserts and deletes, by string and by bytes, through growth and arena compaction", () => {
       let seed = 7;
       const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
