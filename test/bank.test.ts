@@ -10,6 +10,7 @@ import { bankWriter, vectorBank } from "../src/bank/effect.ts";
 import { logLayer } from "../src/log/effect.ts";
 import { BankFollower, type BankPosition } from "../src/bank/follower.ts";
 import { hashBytes, hashString, readKey } from "../src/bank/key-bytes.ts";
+import { StepCounts } from "../src/bank/step-counts.ts";
 import { readSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/bank/snapshot.ts";
 import { VectorApplier } from "../src/bank/vector-applier.ts";
 import { VectorStore } from "../src/bank/vector-store.ts";
@@ -288,6 +289,28 @@ function bankSuite(backend: Backend): void {
 
 function storeSuite(): void {
   describe("vector store", () => {
+    it("counts the keys of each step through runs of adds of one step, removes between them, and -0", () => {
+      const counts = new StepCounts();
+      const range = () => [counts.min(), counts.max()];
+      [3, 3, 3, 7, 7, 3].forEach((step) => counts.add(step));
+      assert.deepEqual(range(), [3, 7]);
+      counts.remove(7);
+      counts.add(7);
+      counts.remove(7);
+      counts.remove(7);
+      assert.deepEqual(range(), [3, 3]);
+      counts.add(1);
+      [3, 3, 3, 3].forEach((step) => counts.remove(step));
+      assert.deepEqual(range(), [1, 1]);
+      counts.add(-0);
+      counts.add(0);
+      counts.remove(1);
+      counts.remove(0);
+      assert.deepEqual(range(), [0, 0]);
+      counts.remove(0);
+      assert.deepEqual(range(), [Infinity, -Infinity]);
+    });
+
     it("hashes a key alike from its string, its UTF-8 and a record's bytes, short keys and long", () => {
       const keys = ["", "a", "n123456", "n1234567", "日本", "日本a", "日本語", "ü".repeat(4), "a\uD800", "\uFEFFc", "long-key-0001"];
       for (const key of keys) {
