@@ -7,7 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { isLogError, type LogErrorCode } from "../src/log/errors.ts";
 import { COMPACTION_MARKER_KEY, openKafkaLog } from "../src/log/kafka/index.ts";
 import { partitionForKey } from "../src/log/partitioner.ts";
-import type { GroupConsumer, Log, LogRecord, PolledBatch } from "../src/log/types.ts";
+import { columnKey, columnValue, columnsFromRecords } from "../src/log/columns.ts";
+import type { GroupConsumer, Log, LogRecord, PolledBatch, RecordColumns } from "../src/log/types.ts";
 import { ensureKafkaBroker, type KafkaBroker } from "./support/kafka-broker.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -57,6 +58,25 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe("columns of decoded records", () => {
+  const record = (offset: number, key: Uint8Array | null, value: Uint8Array | null): LogRecord => ({ offset, timestamp: 1000 + offset, key, value, headers: {} });
+  const contents = (columns: RecordColumns) =>
+    Array.from({ length: columns.count }, (_, i) => [columns.offsets[i], columns.timestamps[i], columnKey(columns, i)?.join(",") ?? null, columnValue(columns, i)?.join(",") ?? null]);
+
+  it("point into the one buffer all keys and values are views of, and copy otherwise; nulls, empties and other buffers' empties alike", () => {
+    const response = Uint8Array.from({ length: 64 }, (_, i) => i);
+    const view = (start: number, length: number) => response.subarray(start, start + length);
+    const records = [record(5, view(10, 2), view(12, 3)), record(6, null, view(20, 4)), record(8, view(30, 1), null), record(9, new Uint8Array(0), view(40, 0)), record(10, view(50, 2), new Uint8Array(new ArrayBuffer(100), 100))];
+    const expected = [[5, 1005, "10,11", "12,13,14"], [6, 1006, null, "20,21,22,23"], [8, 1008, "30", null], [9, 1009, "", ""], [10, 1010, "50,51", ""]];
+    const inPlace = columnsFromRecords(records);
+    assert.equal(inPlace.valueData.buffer, response.buffer, "nothing copied");
+    assert.deepEqual(contents(inPlace), expected);
+    const copied = columnsFromRecords([...records, record(11, Uint8Array.of(7), null)]);
+    assert.notEqual(copied.valueData.buffer, response.buffer);
+    assert.deepEqual(contents(copied), [...expected, [11, 1011, "7", null]]);
+  });
+});
 
 describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
   let broker: KafkaBroker;

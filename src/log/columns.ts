@@ -141,12 +141,15 @@ function allocData(size: number): Uint8Array {
 }
 
 /**
- * Columns of records already decoded (the Kafka backend's reads): keys and values are copied
- * into one buffer, one `set` per key and value.
+ * Columns of records already decoded (the Kafka backend's reads). When every key and value is a
+ * view of one buffer (the records of one fetch response), the columns point into it; else keys
+ * and values are copied into one buffer, one `set` per key and value.
  */
 export function columnsFromRecords(records: readonly LogRecord[]): RecordColumns {
   const n = records.length;
   if (n === 0) return emptyColumns();
+  const shared = sharedBuffer(records);
+  if (shared) return columnsInPlace(records, shared);
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -174,4 +177,46 @@ export function columnsFromRecords(records: readonly LogRecord[]): RecordColumns
   }
   out.count = n;
   return out.finish();
+}
+
+/** The buffer that every key and value of `records` is a view of, if there is one and columns' 32-bit starts reach all of it. */
+function sharedBuffer(records: readonly LogRecord[]): ArrayBufferLike | undefined {
+  let shared: ArrayBufferLike | undefined;
+  const fits = (bytes: Uint8Array | null): boolean => {
+    if (bytes === null || bytes.byteLength === 0) return true;
+    shared ??= bytes.buffer;
+    return bytes.buffer === shared;
+  };
+  for (let i = 0; i < records.length; i++) if (!fits(records[i]!.key) || !fits(records[i]!.value)) return undefined;
+  return shared !== undefined && shared.byteLength <= 0xffffffff ? shared : undefined;
+}
+
+/** Where `bytes` starts in its buffer; 0 for none or none long, which may lie in another buffer. */
+const startOf = (bytes: Uint8Array | null): number => (bytes === null || bytes.byteLength === 0 ? 0 : bytes.byteOffset);
+
+/** Columns over `buffer`, of which every key and value of `records` is a view: nothing is copied. */
+function columnsInPlace(records: readonly LogRecord[], buffer: ArrayBufferLike): RecordColumns {
+  const n = records.length;
+  const data = new Uint8Array(buffer);
+  const out: RecordColumns = {
+    count: n,
+    offsets: new Float64Array(n),
+    timestamps: new Float64Array(n),
+    keyData: data,
+    keyStart: new Uint32Array(n),
+    keyLength: new Int32Array(n),
+    valueData: data,
+    valueStart: new Uint32Array(n),
+    valueLength: new Int32Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const { offset, timestamp, key, value } = records[i]!;
+    out.offsets[i] = offset;
+    out.timestamps[i] = timestamp;
+    out.keyStart[i] = startOf(key);
+    out.keyLength[i] = key === null ? -1 : key.byteLength;
+    out.valueStart[i] = startOf(value);
+    out.valueLength[i] = value === null ? -1 : value.byteLength;
+  }
+  return out;
 }

@@ -90,9 +90,9 @@ class KafkaLog implements Log {
   }
 
   /**
-   * Built on `read`: the records it decoded (chunked values already reassembled) are copied into
-   * columns. Kafka's wire batches are varint-framed and may be compressed, so decoding them
-   * straight into columns would gain little over the fetch and decode that dominate here.
+   * Built on `read`: the columns point into the fetch response the records were decoded from (or
+   * hold a copy, when a read's records come from several responses or a chunked value was
+   * reassembled). Decoding wire batches straight into columns would save the record objects too.
    */
   async readColumns(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<ColumnarReadResult> {
     this.checkOpen();

@@ -159,6 +159,8 @@ class RecordReader {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The headers of every record that has none: one object, not one a record. */
+const NO_HEADERS: Headers = Object.freeze({});
 
 function decodeRecords(buf: Buffer, pos: number, count: number, baseOffset: number, baseTimestamp: number, appendTime: number | null): LogRecord[] {
   const reader = new RecordReader(buf, pos);
@@ -172,7 +174,7 @@ function decodeRecords(buf: Buffer, pos: number, count: number, baseOffset: numb
     const key = reader.bytes();
     const value = reader.bytes();
     const headerCount = reader.varint();
-    const headers: Record<string, Bytes> = {};
+    const headers: Record<string, Bytes> = headerCount === 0 ? NO_HEADERS : {};
     for (let h = 0; h < headerCount; h++) {
       const name = reader.string();
       headers[name] = reader.bytes() ?? EMPTY;
