@@ -139,14 +139,16 @@ function bankSuite(backend: Backend): void {
         const bank = yield* vectorBank(ns, "fx", { pollWaitMs: 50 });
         yield* bank.awaitVersion(4, { minKeys: 3, timeoutMs: 10_000 });
         const { values, found } = yield* bank.lookup(["a", "zz"]);
+        const { steps } = yield* bank.lookup(["zz", "b"], { steps: true });
         const nearest = yield* bank.nearest(vec(1, 0), 2);
         const interrupted = yield* Effect.either(Effect.timeoutFail(bank.awaitVersion(5, { timeoutMs: 60_000 }), { duration: "200 millis", onTimeout: () => "interrupted" as const }));
         const failed = yield* Effect.either(bank.lookup(["zz"], { missing: "error" }));
-        return { values: [...values], found: [...found], nearest: nearest.map((n) => n.key), interrupted, failed, version: yield* bank.version, closed: bank.view };
+        return { values: [...values], found: [...found], steps: [...steps], nearest: nearest.map((n) => n.key), interrupted, failed, version: yield* bank.version, closed: bank.view };
       });
       const result = await Effect.runPromise(Effect.provide(Effect.scoped(program), logLayer(backend.url)));
       assert.deepEqual(result.values, [1, 0, 0, 0]);
       assert.deepEqual(result.found, [1, 0]);
+      assert.deepEqual(result.steps, [-1, 4]);
       assert.deepEqual(result.nearest, ["a", "c"]);
       assert.ok(Either.isLeft(result.interrupted) && result.interrupted.left === "interrupted", "a wait is interrupted by the timeout around it");
       assert.ok(Either.isLeft(result.failed) && result.failed.left._tag === "BankError" && result.failed.left.bank === "fx" && /zz/.test(result.failed.left.message), "a missing key under the error policy fails with a BankError naming it");
@@ -309,6 +311,14 @@ function storeSuite(): void {
       assert.deepEqual(range(), [0, 0]);
       counts.remove(0);
       assert.deepEqual(range(), [Infinity, -Infinity]);
+      // A NaN step (any decoded float is stored) is counted and removed like the others.
+      [NaN, NaN, 2].forEach((step) => counts.add(step));
+      counts.remove(NaN);
+      counts.remove(2);
+      assert.deepEqual(range(), [Infinity, -Infinity], "NaN is neither a minimum nor a maximum");
+      counts.remove(NaN);
+      counts.add(4);
+      assert.deepEqual(range(), [4, 4]);
     });
 
     it("hashes a key alike from its string, its UTF-8 and a record's bytes, short keys and long", () => {

@@ -151,6 +151,18 @@ describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
     await rejectsWith(log.consumer({ group: "g", topics: [missing] }), "UnknownTopic", unknown);
   });
 
+  it("reads columns in place: the keys and values of one fetch response are not copied", async () => {
+    const topic = topicName("inplace");
+    await log.createTopic(topic, { partitions: 1, compacted: false });
+    await log.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: enc(`k${i}`), value: enc(`value ${i}`), partition: 0 })));
+    const { columns } = await log.readColumns(topic, 0, 0);
+    assert.equal(columns.count, 50);
+    assert.deepEqual([columnKey(columns, 49), columnValue(columns, 49)].map((b) => dec(b)), ["k49", "value 49"]);
+    // A copy would start at 0; in place, the first key lies past the response's and the batch's headers.
+    assert.ok(columns.keyStart[0]! > 61, `first key at ${columns.keyStart[0]}`);
+    assert.equal(columns.keyData.buffer, columns.valueData.buffer);
+  });
+
   it("round-trips records, tombstones and headers, and long-polls", async () => {
     const topic = topicName("roundtrip");
     await log.createTopic(topic, { partitions: 2, compacted: false });

@@ -11,7 +11,7 @@ const FNV_PRIME = 0x01000193;
 const enc = new TextEncoder();
 let scratch = new Uint8Array(256);
 
-/** FNV-1a, then murmur3's finaliser: linear probing needs the low bits well mixed. */
+/** murmur3's finaliser, after FNV-1a or `hashPacked`: linear probing needs the low bits well mixed. */
 function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -34,13 +34,14 @@ function fnv(data: Uint8Array, start: number, end: number): number {
   return finish(h);
 }
 
+/** The hash of a key's UTF-8: from its packed words up to INLINE_BYTES, else FNV-1a. */
 export function hashBytes(data: Uint8Array, start: number, length: number): number {
   return length > INLINE_BYTES ? fnv(data, start, start + length) : hashPacked(packedLow(data, start, length), packedHigh(data, start, length));
 }
 
 /**
  * Reads a key from a record: sets `into.keyHash` to its `hashBytes` and returns whether it is
- * valid UTF-8, in one pass for ASCII keys (node ids, most often).
+ * valid UTF-8; a long ASCII key in one pass (a short one's bytes are read again to pack them).
  */
 export function readKey(data: Uint8Array, start: number, length: number, into: { keyHash: number }): boolean {
   const end = start + length;

@@ -1,13 +1,14 @@
 /**
  * Columnar reads (`Log.readColumns`): records as typed-array columns over one data buffer, built
- * without an object per record. The builder grows its columns as a read finds more records; both
- * backends fill it (the embedded one straight from its stored batches, see batch-codec.ts).
+ * without an object per record. The embedded backend decodes its stored batches straight into a
+ * builder, which grows its columns as a read finds more records (see batch-codec.ts); the Kafka
+ * backend's columns point into its fetch response, or are copied into a builder (`columnsFromRecords`).
  */
 import type { Bytes, LogRecord, RecordColumns } from "./types.ts";
 
 /**
  * Most key and value bytes one columnar read returns, whatever its `maxBytes` (at least one record
- * is still returned): the starts are 32-bit, and a single buffer cannot grow without bound.
+ * is still returned): the starts are 32-bit, and a builder's buffer cannot grow without bound.
  */
 export const COLUMNS_MAX_BYTES = 1024 * 1024 * 1024;
 
@@ -191,7 +192,7 @@ function sharedBuffer(records: readonly LogRecord[]): ArrayBufferLike | undefine
   return shared !== undefined && shared.byteLength <= 0xffffffff ? shared : undefined;
 }
 
-/** Where `bytes` starts in its buffer; 0 for none or none long, which may lie in another buffer. */
+/** Where `bytes` starts in its buffer; 0 for null or zero-length bytes, which may be a view of another buffer. */
 const startOf = (bytes: Uint8Array | null): number => (bytes === null || bytes.byteLength === 0 ? 0 : bytes.byteOffset);
 
 /** Columns over `buffer`, of which every key and value of `records` is a view: nothing is copied. */

@@ -92,7 +92,9 @@ export interface ReadResult {
  *
  * `keyData` and `valueData` may be one and the same buffer (they are on both backends today), and
  * may hold bytes between records that belong to no key or value; index them only through the starts
- * and lengths. The buffers and columns belong to the caller: no later read touches them. To decode
+ * and lengths. No later read changes a record's bytes, but the buffers are not the caller's to write:
+ * on Kafka they are the fetch response the records came in, whose other bytes may belong to other
+ * Buffers of the process (Node's pool). The columns themselves are the caller's. To decode
  * keys without a view per record, wrap the data once per read:
  * `Buffer.from(keyData.buffer, keyData.byteOffset, keyData.byteLength).toString("utf8", start, end)`.
  */

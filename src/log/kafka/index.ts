@@ -90,9 +90,10 @@ class KafkaLog implements Log {
   }
 
   /**
-   * Built on `read`: the columns point into the fetch response the records were decoded from (or
-   * hold a copy, when a read's records come from several responses or a chunked value was
-   * reassembled). Decoding wire batches straight into columns would save the record objects too.
+   * Built on `read`: the columns point into the fetch response the records were decoded from; they
+   * hold a copy when the records lie in several buffers (a read over several fetches, gzip batches,
+   * each inflated on its own, or a chunked value reassembled). Decoding wire batches straight into
+   * columns would save the record objects too.
    */
   async readColumns(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<ColumnarReadResult> {
     this.checkOpen();

@@ -173,12 +173,7 @@ function decodeRecords(buf: Buffer, pos: number, count: number, baseOffset: numb
     const offsetDelta = reader.varint();
     const key = reader.bytes();
     const value = reader.bytes();
-    const headerCount = reader.varint();
-    const headers: Record<string, Bytes> = headerCount === 0 ? NO_HEADERS : {};
-    for (let h = 0; h < headerCount; h++) {
-      const name = reader.string();
-      headers[name] = reader.bytes() ?? EMPTY;
-    }
+    const headers = readHeaders(reader, reader.varint());
     reader.pos = end;
     records[i] = {
       offset: baseOffset + offsetDelta,
@@ -189,6 +184,16 @@ function decodeRecords(buf: Buffer, pos: number, count: number, baseOffset: numb
     };
   }
   return records;
+}
+
+function readHeaders(reader: RecordReader, count: number): Headers {
+  if (count === 0) return NO_HEADERS;
+  const headers: Record<string, Bytes> = {};
+  for (let h = 0; h < count; h++) {
+    const name = reader.string();
+    headers[name] = reader.bytes() ?? EMPTY;
+  }
+  return headers;
 }
 
 /**
