@@ -7,7 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { isLogError, type LogErrorCode } from "../src/log/errors.ts";
 import { COMPACTION_MARKER_KEY, openKafkaLog } from "../src/log/kafka/index.ts";
 import { partitionForKey } from "../src/log/partitioner.ts";
-import { columnKey, columnValue, columnsFromRecords } from "../src/log/columns.ts";
+import { columnKey, columnValue } from "../src/log/columns.ts";
+import { ColumnsSink } from "../src/log/kafka/columns-sink.ts";
+import { RecordCursor, decodeRecordBatches, encodeRecordBatch, type DecodedBatch } from "../src/log/kafka/record-batch.ts";
 import type { GroupConsumer, Log, LogRecord, PolledBatch, RecordColumns } from "../src/log/types.ts";
 import { ensureKafkaBroker, type KafkaBroker } from "./support/kafka-broker.ts";
 
@@ -59,22 +61,33 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   }
 }
 
-describe("columns of decoded records", () => {
-  const record = (offset: number, key: Uint8Array | null, value: Uint8Array | null): LogRecord => ({ offset, timestamp: 1000 + offset, key, value, headers: {} });
-  const contents = (columns: RecordColumns) =>
-    Array.from({ length: columns.count }, (_, i) => [columns.offsets[i], columns.timestamps[i], columnKey(columns, i)?.join(",") ?? null, columnValue(columns, i)?.join(",") ?? null]);
+describe("columns of a Kafka read", () => {
+  const outgoing = (key: string | null, value: string | null) => ({ key: key === null ? null : enc(key), value: value === null ? null : enc(value), headers: undefined, timestamp: 1000 });
+  const batchOf = (...records: ReturnType<typeof outgoing>[]) => [...decodeRecordBatches(encodeRecordBatch(records))][0]!;
+  const contents = (columns: RecordColumns) => Array.from({ length: columns.count }, (_, i) => [columns.offsets[i], dec(columnKey(columns, i)), dec(columnValue(columns, i))]);
+  const takeAll = (sink: ColumnsSink, batch: DecodedBatch) => {
+    const cursor = new RecordCursor();
+    cursor.reset(batch);
+    while (cursor.next()) sink.take(cursor);
+  };
 
-  it("point into the one buffer all keys and values are views of, and copy otherwise; nulls, empties and other buffers' empties alike", () => {
-    const response = Uint8Array.from({ length: 64 }, (_, i) => i);
-    const view = (start: number, length: number) => response.subarray(start, start + length);
-    const records = [record(5, view(10, 2), view(12, 3)), record(6, null, view(20, 4)), record(8, view(30, 1), null), record(9, new Uint8Array(0), view(40, 0)), record(10, view(50, 2), new Uint8Array(new ArrayBuffer(100), 100))];
-    const expected = [[5, 1005, "10,11", "12,13,14"], [6, 1006, null, "20,21,22,23"], [8, 1008, "30", null], [9, 1009, "", ""], [10, 1010, "50,51", ""]];
-    const inPlace = columnsFromRecords(records);
-    assert.equal(inPlace.valueData.buffer, response.buffer, "nothing copied");
-    assert.deepEqual(contents(inPlace), expected);
-    const copied = columnsFromRecords([...records, record(11, Uint8Array.of(7), null)]);
-    assert.notEqual(copied.valueData.buffer, response.buffer);
-    assert.deepEqual(contents(copied), [...expected, [11, 1011, "7", null]]);
+  it("point into the one buffer the records came in, and turn into a copy on another buffer or a record put together", () => {
+    const first = batchOf(outgoing("a", "1"), outgoing(null, "22"), outgoing("c", null), outgoing("", ""));
+    const expected = [[0, "a", "1"], [1, null, "22"], [2, "c", null], [3, "", ""]];
+    const inPlace = new ColumnsSink();
+    takeAll(inPlace, first);
+    const columns = inPlace.result();
+    assert.deepEqual([columns.valueData.buffer, columns.valueData.byteOffset, columns.valueData.byteLength], [first.buf.buffer, first.buf.byteOffset, first.buf.byteLength], "nothing copied");
+    assert.ok(columns.keyStart[0]! >= 61, "the first key lies past the batch header");
+    assert.deepEqual(contents(columns), expected);
+
+    const mixed = new ColumnsSink();
+    takeAll(mixed, first);
+    takeAll(mixed, batchOf(outgoing("e", "5")));
+    mixed.takeRecord({ offset: 9, timestamp: 1, key: enc("f"), value: enc("joined"), headers: {} });
+    const copied = mixed.result();
+    assert.equal(copied.valueData.byteLength, 14, "a copy of the keys' and values' 14 bytes");
+    assert.deepEqual(contents(copied), [...expected, [0, "e", "5"], [9, "f", "joined"]]);
   });
 });
 
@@ -361,6 +374,13 @@ describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
     assert.ok(Buffer.from(value.value!).equals(Buffer.from(big)));
     assert.deepEqual(Object.keys(value.headers), ["kind"]);
     assert.equal(result.nextOffset, chunks + 2);
+    // Columns likewise: the reassembled value is copied in beside the others.
+    const { columns, nextOffset } = await log.readColumns(topic, 0, 0);
+    assert.deepEqual(Array.from(columns.offsets), [0, chunks, chunks + 1]);
+    assert.deepEqual([dec(columnValue(columns, 0)), dec(columnValue(columns, 2)), nextOffset], ["before", "after", chunks + 2]);
+    assert.ok(Buffer.from(columnValue(columns, 1)!).equals(Buffer.from(big)));
+    const columnWindow = await log.readColumns(topic, 0, 0, { maxBytes: 100 });
+    assert.deepEqual([Array.from(columnWindow.columns.offsets), columnWindow.nextOffset], [[0], 1]);
 
     // A window that ends inside the value stops before it; the next read gets it whole.
     const window = await log.read(topic, 0, 0, { maxBytes: 100 });

@@ -2,9 +2,9 @@
  * Columnar reads (`Log.readColumns`): records as typed-array columns over one data buffer, built
  * without an object per record. The embedded backend decodes its stored batches straight into a
  * builder, which grows its columns as a read finds more records (see batch-codec.ts); the Kafka
- * backend's columns point into its fetch response, or are copied into a builder (`columnsFromRecords`).
+ * backend's columns point into its fetch response, or are copied into a builder (kafka/columns-sink.ts).
  */
-import type { Bytes, LogRecord, RecordColumns } from "./types.ts";
+import type { Bytes, RecordColumns } from "./types.ts";
 
 /**
  * Most key and value bytes one columnar read returns, whatever its `maxBytes` (at least one record
@@ -104,12 +104,15 @@ export class ColumnsBuilder {
     return start;
   }
 
-  /** The columns written so far, copied to fit when they use under half of their room. */
-  finish(): RecordColumns {
+  /**
+   * The columns written so far, copied to fit when they use under half of their room. `over`: the
+   * buffer the starts point into, when it is not the builder's own data.
+   */
+  finish(over?: Uint8Array): RecordColumns {
     const n = this.count;
     if (n === 0) return emptyColumns();
     const fit = n < this.offsets.length / 2 ? trimCopy : trimView;
-    const data = this.dataLength < this.data.length / 2 ? this.data.slice(0, this.dataLength) : this.data.subarray(0, this.dataLength);
+    const data = over ?? (this.dataLength < this.data.length / 2 ? this.data.slice(0, this.dataLength) : this.data.subarray(0, this.dataLength));
     return {
       count: n,
       offsets: fit(this.offsets, n),
@@ -139,85 +142,4 @@ function allocData(size: number): Uint8Array {
   if (size === 0) return EMPTY_DATA;
   const buffer = Buffer.allocUnsafe(size);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
-}
-
-/**
- * Columns of records already decoded (the Kafka backend's reads). When every key and value is a
- * view of one buffer (the records of one fetch response), the columns point into it; else keys
- * and values are copied into one buffer, one `set` per key and value.
- */
-export function columnsFromRecords(records: readonly LogRecord[]): RecordColumns {
-  const n = records.length;
-  if (n === 0) return emptyColumns();
-  const shared = sharedBuffer(records);
-  if (shared) return columnsInPlace(records, shared);
-  let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    bytes += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
-  }
-  const out = new ColumnsBuilder(n, bytes);
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    out.offsets[i] = r.offset;
-    out.timestamps[i] = r.timestamp;
-    if (r.key === null) {
-      out.keyStart[i] = out.dataLength;
-      out.keyLength[i] = -1;
-    } else {
-      out.keyStart[i] = out.appendData(r.key);
-      out.keyLength[i] = r.key.byteLength;
-    }
-    if (r.value === null) {
-      out.valueStart[i] = out.dataLength;
-      out.valueLength[i] = -1;
-    } else {
-      out.valueStart[i] = out.appendData(r.value);
-      out.valueLength[i] = r.value.byteLength;
-    }
-  }
-  out.count = n;
-  return out.finish();
-}
-
-/** The buffer that every key and value of `records` is a view of, if there is one and columns' 32-bit starts reach all of it. */
-function sharedBuffer(records: readonly LogRecord[]): ArrayBufferLike | undefined {
-  let shared: ArrayBufferLike | undefined;
-  const fits = (bytes: Uint8Array | null): boolean => {
-    if (bytes === null || bytes.byteLength === 0) return true;
-    shared ??= bytes.buffer;
-    return bytes.buffer === shared;
-  };
-  for (let i = 0; i < records.length; i++) if (!fits(records[i]!.key) || !fits(records[i]!.value)) return undefined;
-  return shared !== undefined && shared.byteLength <= 0xffffffff ? shared : undefined;
-}
-
-/** Where `bytes` starts in its buffer; 0 for null or zero-length bytes, which may be a view of another buffer. */
-const startOf = (bytes: Uint8Array | null): number => (bytes === null || bytes.byteLength === 0 ? 0 : bytes.byteOffset);
-
-/** Columns over `buffer`, of which every key and value of `records` is a view: nothing is copied. */
-function columnsInPlace(records: readonly LogRecord[], buffer: ArrayBufferLike): RecordColumns {
-  const n = records.length;
-  const data = new Uint8Array(buffer);
-  const out: RecordColumns = {
-    count: n,
-    offsets: new Float64Array(n),
-    timestamps: new Float64Array(n),
-    keyData: data,
-    keyStart: new Uint32Array(n),
-    keyLength: new Int32Array(n),
-    valueData: data,
-    valueStart: new Uint32Array(n),
-    valueLength: new Int32Array(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const { offset, timestamp, key, value } = records[i]!;
-    out.offsets[i] = offset;
-    out.timestamps[i] = timestamp;
-    out.keyStart[i] = startOf(key);
-    out.keyLength[i] = key === null ? -1 : key.byteLength;
-    out.valueStart[i] = startOf(value);
-    out.valueLength[i] = value === null ? -1 : value.byteLength;
-  }
-  return out;
 }

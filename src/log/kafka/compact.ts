@@ -20,7 +20,8 @@ import type { CompactionResult, LogRecord } from "../types.ts";
 import { fetchFrom, readPartition } from "./fetch.ts";
 import { partitionOffsets } from "./offsets.ts";
 import type { Producer } from "./produce.ts";
-import { COMPACTION_MARKER_KEY } from "./records.ts";
+import { batchRecords } from "./record-batch.ts";
+import { COMPACTION_MARKER } from "./records.ts";
 import type { ConfigEntry, TopicAdmin } from "./topics.ts";
 import type { Wire } from "./wire.ts";
 
@@ -35,8 +36,6 @@ const CHECK_INTERVAL_MS = 100;
 const TIMEOUT_MS = 30_000;
 /** Tombstones expiring within this long are waited for (a second pass); longer ones are kept. */
 const MAX_TOMBSTONE_WAIT_MS = 10_000;
-
-const MARKER = Buffer.from(COMPACTION_MARKER_KEY);
 
 /** The topic being compacted, and what writing and reading it takes. */
 interface Target {
@@ -70,7 +69,7 @@ async function countRecords(wire: Wire, topic: string, partitions: number): Prom
 
 /** Writes one marker tombstone to every partition; returns each marker's offset by partition. */
 async function writeMarkers(topic: Target): Promise<number[]> {
-  const marker = [{ key: MARKER, value: null, headers: undefined, timestamp: Date.now() }];
+  const marker = [{ key: COMPACTION_MARKER, value: null, headers: undefined, timestamp: Date.now() }];
   const written = await Promise.all(
     Array.from({ length: topic.partitions }, (_, partition) => topic.producer.append(topic.name, partition, marker, topic.maxMessageBytes)),
   );
@@ -80,7 +79,7 @@ async function writeMarkers(topic: Target): Promise<number[]> {
 /** Whether the cleaner has removed the record at `offset` (a superseded marker). */
 async function isGone(topic: Target, partition: number, offset: number): Promise<boolean> {
   const { batches } = await fetchFrom(topic.wire, topic.name, partition, offset, 64 * 1024, 0, undefined);
-  for (const batch of batches) if (batch.records.some((r) => r.offset === offset)) return false;
+  for (const batch of batches) if (batchRecords(batch).some((r) => r.offset === offset)) return false;
   return true;
 }
 

@@ -5,7 +5,8 @@ import { ChunkAssembler } from "./chunking.ts";
 import { errorType } from "./failures.ts";
 import { READ_UNCOMMITTED, send } from "./internals.ts";
 import { partitionOffsets } from "./offsets.ts";
-import { isCompactionMarker, payloadBytes } from "./records.ts";
+import { COMPACTION_MARKER, payloadBytes } from "./records.ts";
+import { RecordCursor } from "./record-batch.ts";
 import { fetchRequest, type FetchedPartition } from "./requests.ts";
 import type { Wire } from "./wire.ts";
 
@@ -64,6 +65,33 @@ export async function fetchFrom(
   }
 }
 
+/** Where a read puts the records it takes: LogRecords (`read`) or columns (`readColumns`). */
+export interface RecordSink<R> {
+  /** Takes the cursor's record (not a chunk of a larger value). */
+  take(cursor: RecordCursor): void;
+  /** Takes a record put together from chunks, or one with headers. */
+  takeRecord(record: LogRecord): void;
+  readonly count: number;
+  result(): R;
+}
+
+/** Collects LogRecords. */
+class RecordList implements RecordSink<LogRecord[]> {
+  private readonly records: LogRecord[] = [];
+  get count(): number {
+    return this.records.length;
+  }
+  take(cursor: RecordCursor): void {
+    this.records.push(cursor.record());
+  }
+  takeRecord(record: LogRecord): void {
+    this.records.push(record);
+  }
+  result(): LogRecord[] {
+    return this.records;
+  }
+}
+
 /**
  * Reads one partition from an explicit offset with plain Fetch requests, outside any consumer
  * group, fetching until maxRecords or maxBytes is reached or the partition's end. Chunked values
@@ -75,13 +103,20 @@ export async function fetchFrom(
  * with the other waiting reads of the process (see long-poll.ts), which hand it the records that
  * arrive, or tell it to fetch again.
  */
-export async function readPartition(
+export async function readPartition(wire: Wire, topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<ReadResult> {
+  const { taken, ...rest } = await readInto(wire, topic, partition, offset, options, new RecordList());
+  return { records: taken, ...rest };
+}
+
+/** `readPartition`, handing the records to `sink` instead; `taken` is its result. */
+export async function readInto<R>(
   wire: Wire,
   topic: string,
   partition: number,
   offset: number,
-  options: ReadOptions = {},
-): Promise<ReadResult> {
+  options: ReadOptions,
+  sink: RecordSink<R>,
+): Promise<Omit<ReadResult, "records"> & { readonly taken: R }> {
   checkTopicName(topic);
   const { partitions } = await wire.topic(topic);
   checkPartition(topic, partition, partitions);
@@ -91,7 +126,7 @@ export async function readPartition(
   const deadline = Date.now() + readLimit("waitMs", options.waitMs, 0, 0);
 
   const assembler = new ChunkAssembler();
-  const records: LogRecord[] = [];
+  const cursor = new RecordCursor();
   let bytes = 0;
   let position = offset; // next offset to fetch
   let nextOffset = offset; // next offset the caller should read: never inside an incomplete value
@@ -106,25 +141,30 @@ export async function readPartition(
     }
     fetched ??= await fetchFrom(wire, topic, partition, position, fetchBytes, 0, options.signal);
     if (fetched.from > position) position = nextOffset = fetched.from;
-    const result = (): ReadResult => ({
-      records,
-      nextOffset,
-      highWatermark: fetched.highWatermark,
-      logStartOffset: fetched.logStartOffset,
-    });
+    const result = () => ({ taken: sink.result(), nextOffset, highWatermark: fetched.highWatermark, logStartOffset: fetched.logStartOffset });
     let received = false;
     for (const batch of fetched.batches) {
       received = true;
-      for (const fetchedRecord of batch.records) {
-        if (fetchedRecord.offset < position) continue;
-        position = fetchedRecord.offset + 1;
-        const record = isCompactionMarker(fetchedRecord.key) ? null : assembler.push(fetchedRecord);
-        if (record) {
-          records.push(record);
-          bytes += payloadBytes(record);
+      cursor.reset(batch);
+      while (cursor.next()) {
+        if (cursor.offset < position) continue;
+        position = cursor.offset + 1;
+        if (!cursor.keyEquals(COMPACTION_MARKER)) {
+          if (cursor.headerCount === 0) {
+            // Not a chunk: taken as it is, without a LogRecord.
+            assembler.reset();
+            sink.take(cursor);
+            bytes += cursor.payloadBytes();
+          } else {
+            const record = assembler.push(cursor.record());
+            if (record) {
+              sink.takeRecord(record);
+              bytes += payloadBytes(record);
+            }
+          }
         }
         if (assembler.pendingFrom === null) nextOffset = position;
-        if (records.length >= maxRecords || (bytes >= maxBytes && records.length > 0)) return result();
+        if (sink.count >= maxRecords || (bytes >= maxBytes && sink.count > 0)) return result();
       }
       // Past a compaction gap at the end of the batch, or a control batch.
       if (batch.lastOffset >= position) {
@@ -138,8 +178,8 @@ export async function readPartition(
     const more =
       received &&
       position < fetched.highWatermark &&
-      (records.length === 0 || bytes + assembler.pendingBytes < maxBytes);
-    if (!more && (records.length > 0 || Date.now() >= deadline)) return result();
+      (sink.count === 0 || bytes + assembler.pendingBytes < maxBytes);
+    if (!more && (sink.count > 0 || Date.now() >= deadline)) return result();
     last = more ? undefined : fetched;
   }
 }

@@ -7,7 +7,8 @@
 import type { LogLocation } from "../location.ts";
 import type { Admin, KafkaConfig } from "kafkajs";
 import { kafkajs } from "./kafkajs.ts";
-import { COLUMNS_MAX_BYTES, columnsFromRecords } from "../columns.ts";
+import { COLUMNS_MAX_BYTES } from "../columns.ts";
+import { ColumnsSink } from "./columns-sink.ts";
 import { LogError } from "../errors.ts";
 import type {
   ColumnarReadResult,
@@ -28,7 +29,7 @@ import { compactNow } from "./compact.ts";
 import { probeBrokers } from "./connect.ts";
 import { openGroupConsumer } from "./consumer.ts";
 import { closed } from "./failures.ts";
-import { readPartition } from "./fetch.ts";
+import { readInto, readPartition } from "./fetch.ts";
 import { createCluster } from "./internals.ts";
 import { committedOffsets, topicOffsets } from "./offsets.ts";
 import { kafkaConfig, resolveOptions, type KafkaLogOptions } from "./options.ts";
@@ -89,17 +90,12 @@ class KafkaLog implements Log {
     return readPartition(this.wire, topic, partition, offset, options);
   }
 
-  /**
-   * Built on `read`: the columns point into the fetch response the records were decoded from; they
-   * hold a copy when the records lie in several buffers (a read over several fetches, gzip batches,
-   * each inflated on its own, or a chunked value reassembled). Decoding wire batches straight into
-   * columns would save the record objects too.
-   */
+  /** The same read as `read`, into columns (see columns-sink.ts): no object per record. */
   async readColumns(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<ColumnarReadResult> {
     this.checkOpen();
     const clamp = Number.isSafeInteger(options.maxBytes) && options.maxBytes! > COLUMNS_MAX_BYTES;
-    const { records, ...rest } = await readPartition(this.wire, topic, partition, offset, clamp ? { ...options, maxBytes: COLUMNS_MAX_BYTES } : options);
-    return { ...rest, columns: columnsFromRecords(records) };
+    const { taken, ...rest } = await readInto(this.wire, topic, partition, offset, clamp ? { ...options, maxBytes: COLUMNS_MAX_BYTES } : options, new ColumnsSink());
+    return { ...rest, columns: taken };
   }
 
   async offsets(topic: string): Promise<readonly PartitionOffsets[]> {

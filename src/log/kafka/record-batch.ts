@@ -14,12 +14,20 @@ export interface OutgoingRecord {
   readonly timestamp: number;
 }
 
+/** A record batch of a fetch, its records still encoded: read them with a `RecordCursor` or `batchRecords`. */
 export interface DecodedBatch {
   readonly baseOffset: number;
   /** Offset of the batch's last record as written (compaction may have removed it). */
   readonly lastOffset: number;
-  /** Records of a data batch; empty for control (transaction marker) batches. */
-  readonly records: readonly LogRecord[];
+  /** The buffer holding the records (the fetch's, or the batch's own once inflated). */
+  readonly buf: Buffer;
+  /** Where the first record starts in `buf`. */
+  readonly pos: number;
+  /** Records in the batch; 0 for a control (transaction marker) batch. */
+  readonly count: number;
+  readonly baseTimestamp: number;
+  /** The broker's append time, when the topic uses it for every record. */
+  readonly appendTime: number | null;
 }
 
 /** Bytes before the first record: base offset .. record count. */
@@ -162,38 +170,99 @@ const EMPTY = new Uint8Array(0);
 /** The headers of every record that has none: one object, not one a record. */
 const NO_HEADERS: Headers = Object.freeze({});
 
-function decodeRecords(buf: Buffer, pos: number, count: number, baseOffset: number, baseTimestamp: number, appendTime: number | null): LogRecord[] {
-  const reader = new RecordReader(buf, pos);
-  const records = new Array<LogRecord>(count);
-  for (let i = 0; i < count; i++) {
+/**
+ * Reads the records of a batch one at a time, into its fields, with no object per record: a
+ * key or value is `keyLength`/`valueLength` bytes (-1 for null) at `keyStart`/`valueStart` of
+ * `buf`. `record()` makes a LogRecord of the current one, with views of `buf`.
+ */
+export class RecordCursor {
+  offset = 0;
+  timestamp = 0;
+  keyStart = 0;
+  keyLength = -1;
+  valueStart = 0;
+  valueLength = -1;
+  headerCount = 0;
+  buf: Buffer = Buffer.alloc(0);
+  private reader = new RecordReader(this.buf, 0);
+  private left = 0;
+  private headersAt = 0;
+  private batch: DecodedBatch | undefined;
+
+  /** Starts on the records of `batch`. */
+  reset(batch: DecodedBatch): void {
+    this.batch = batch;
+    this.buf = batch.buf;
+    this.reader = new RecordReader(batch.buf, batch.pos);
+    this.left = batch.count;
+  }
+
+  /** Moves to the next record; false when the batch has no more. */
+  next(): boolean {
+    if (this.left === 0) return false;
+    this.left--;
+    const reader = this.reader;
+    const batch = this.batch!;
     const length = reader.varint();
     const end = reader.pos + length;
     reader.pos++; // record attributes
     const timestampDelta = reader.varint();
-    const offsetDelta = reader.varint();
-    const key = reader.bytes();
-    const value = reader.bytes();
-    const headers = readHeaders(reader, reader.varint());
+    this.offset = batch.baseOffset + reader.varint();
+    this.timestamp = batch.appendTime ?? batch.baseTimestamp + timestampDelta;
+    this.keyLength = reader.varint();
+    this.keyStart = reader.pos;
+    if (this.keyLength > 0) reader.pos += this.keyLength;
+    this.valueLength = reader.varint();
+    this.valueStart = reader.pos;
+    if (this.valueLength > 0) reader.pos += this.valueLength;
+    this.headerCount = reader.varint();
+    this.headersAt = reader.pos;
     reader.pos = end;
-    records[i] = {
-      offset: baseOffset + offsetDelta,
-      timestamp: appendTime ?? baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
+    return true;
+  }
+
+  /** Key and value bytes of the current record. */
+  payloadBytes(): number {
+    return Math.max(0, this.keyLength) + Math.max(0, this.valueLength);
+  }
+
+  /** Whether the current record's key is `key`. */
+  keyEquals(key: Uint8Array): boolean {
+    return this.keyLength === key.byteLength && this.buf.compare(key, 0, key.byteLength, this.keyStart, this.keyStart + this.keyLength) === 0;
+  }
+
+  /** The current record as a LogRecord, its key, value and headers views of `buf`. */
+  record(): LogRecord {
+    return {
+      offset: this.offset,
+      timestamp: this.timestamp,
+      key: this.view(this.keyStart, this.keyLength),
+      value: this.view(this.valueStart, this.valueLength),
+      headers: this.headerCount === 0 ? NO_HEADERS : readHeaders(new RecordReader(this.buf, this.headersAt), this.headerCount),
     };
   }
-  return records;
+
+  private view(start: number, length: number): Bytes | null {
+    return length < 0 ? null : new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, length);
+  }
 }
 
 function readHeaders(reader: RecordReader, count: number): Headers {
-  if (count === 0) return NO_HEADERS;
   const headers: Record<string, Bytes> = {};
   for (let h = 0; h < count; h++) {
     const name = reader.string();
     headers[name] = reader.bytes() ?? EMPTY;
   }
   return headers;
+}
+
+/** The records of a batch as LogRecords. */
+export function batchRecords(batch: DecodedBatch): LogRecord[] {
+  const cursor = new RecordCursor();
+  cursor.reset(batch);
+  const records: LogRecord[] = [];
+  while (cursor.next()) records.push(cursor.record());
+  return records;
 }
 
 /**
@@ -213,19 +282,19 @@ export function* decodeRecordBatches(buf: Buffer): Generator<DecodedBatch> {
     const lastOffset = baseOffset + buf.readInt32BE(pos + 23);
     const start = pos;
     pos = end;
-    if (attributes & CONTROL) {
-      yield { baseOffset, lastOffset, records: [] };
-      continue;
-    }
     const baseTimestamp = Number(buf.readBigInt64BE(start + 27));
     const appendTime = attributes & LOG_APPEND_TIME ? Number(buf.readBigInt64BE(start + 35)) : null;
+    if (attributes & CONTROL) {
+      yield { baseOffset, lastOffset, buf, pos: end, count: 0, baseTimestamp, appendTime };
+      continue;
+    }
     const count = buf.readInt32BE(start + 57);
     const codec = attributes & COMPRESSION_MASK;
     if (codec === 0) {
-      yield { baseOffset, lastOffset, records: decodeRecords(buf, start + BATCH_HEADER_BYTES, count, baseOffset, baseTimestamp, appendTime) };
+      yield { baseOffset, lastOffset, buf, pos: start + BATCH_HEADER_BYTES, count, baseTimestamp, appendTime };
     } else if (codec === GZIP) {
       const inflated = gunzipSync(buf.subarray(start + BATCH_HEADER_BYTES, end));
-      yield { baseOffset, lastOffset, records: decodeRecords(inflated, 0, count, baseOffset, baseTimestamp, appendTime) };
+      yield { baseOffset, lastOffset, buf: inflated, pos: 0, count, baseTimestamp, appendTime };
     } else {
       throw new Error(`record batch at offset ${baseOffset} is compressed with ${CODECS[codec] ?? codec}; carls reads only uncompressed and gzip batches`);
     }

@@ -6,7 +6,8 @@ import type { RawRecord } from "./internals.ts";
  * this backend skip them and `produce` refuses the key; other Kafka clients should ignore it.
  */
 export const COMPACTION_MARKER_KEY = "__carls.compact";
-const MARKER = Buffer.from(COMPACTION_MARKER_KEY);
+/** `COMPACTION_MARKER_KEY` as bytes. */
+export const COMPACTION_MARKER = Buffer.from(COMPACTION_MARKER_KEY);
 
 /** Wraps bytes as a Buffer without copying. */
 const asBuffer = (bytes: Bytes): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -15,7 +16,7 @@ const asBuffer = (bytes: Bytes): Buffer => Buffer.from(bytes.buffer, bytes.byteO
 const asBytes = (buffer: Buffer): Bytes => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 
 export const isCompactionMarker = (key: Bytes | null): boolean =>
-  key !== null && key.byteLength === MARKER.length && asBuffer(key).equals(MARKER);
+  key !== null && key.byteLength === COMPACTION_MARKER.length && asBuffer(key).equals(COMPACTION_MARKER);
 
 const EMPTY = new Uint8Array(0);
 
@@ -32,7 +33,7 @@ function decodeHeaders(raw: RawRecord["headers"]): Headers {
 
 /** A record of kafkajs's consumer as carls sees it, or `null` for records carls does not deliver. */
 export function decodeRecord(raw: RawRecord): LogRecord | null {
-  if (raw.isControlRecord || (raw.key !== null && raw.key.equals(MARKER))) return null;
+  if (raw.isControlRecord || (raw.key !== null && raw.key.equals(COMPACTION_MARKER))) return null;
   return {
     offset: Number(raw.offset),
     timestamp: Number(raw.timestamp),
