@@ -72,8 +72,9 @@ describe("columns of a Kafka read", () => {
   };
 
   it("point into the one buffer the records came in, and turn into a copy on another buffer or a record put together", () => {
-    const first = batchOf(outgoing("a", "1"), outgoing(null, "22"), outgoing("c", null), outgoing("", ""));
-    const expected = [[0, "a", "1"], [1, null, "22"], [2, "c", null], [3, "", ""]];
+    const long = "v".repeat(400);
+    const first = batchOf(outgoing("a", "1"), outgoing(null, "22"), outgoing("c", null), outgoing("", ""), outgoing("d", long));
+    const expected = [[0, "a", "1"], [1, null, "22"], [2, "c", null], [3, "", ""], [4, "d", long]];
     const inPlace = new ColumnsSink();
     takeAll(inPlace, first);
     const columns = inPlace.result();
@@ -86,8 +87,37 @@ describe("columns of a Kafka read", () => {
     takeAll(mixed, batchOf(outgoing("e", "5")));
     mixed.takeRecord({ offset: 9, timestamp: 1, key: enc("f"), value: enc("joined"), headers: {} });
     const copied = mixed.result();
-    assert.equal(copied.valueData.byteLength, 14, "a copy of the keys' and values' 14 bytes");
+    assert.equal(copied.valueData.byteLength, 415, "a copy of the keys' and values' bytes");
     assert.deepEqual(contents(copied), [...expected, [0, "e", "5"], [9, "f", "joined"]]);
+
+    // Taking a small part of a large buffer copies it, rather than keeping the whole buffer alive.
+    const small = new ColumnsSink();
+    const cursor = new RecordCursor();
+    cursor.reset(first);
+    cursor.next();
+    small.take(cursor);
+    assert.equal(small.result().valueData.byteLength, 2);
+  });
+
+  it("reads keys and values of every length across the varint boundaries, and knows a key by its bytes", () => {
+    const lengths = [0, 1, 63, 64, 65, 127, 128, 8191, 8192, 8193, 70_000];
+    const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+    const records = lengths.map((n, i) => ({ key: i % 3 === 2 ? null : bytes(n, i), value: i % 4 === 3 ? null : bytes(lengths.at(-1 - i)!, 100 + i), headers: i === 4 ? { h: bytes(3, 1) } : undefined, timestamp: 5000 + i }));
+    const [batch] = [...decodeRecordBatches(encodeRecordBatch(records))];
+    const cursor = new RecordCursor();
+    cursor.reset(batch!);
+    for (const [i, expected] of records.entries()) {
+      assert.ok(cursor.next(), `record ${i}`);
+      const got = cursor.record();
+      assert.deepEqual([got.offset, got.timestamp, got.key, got.value, cursor.payloadBytes()], [i, 5000 + i, expected.key, expected.value, (expected.key?.length ?? 0) + (expected.value?.length ?? 0)], `record ${i}`);
+      assert.deepEqual(got.headers, expected.headers ?? {});
+      if (expected.key !== null && expected.key.length > 0) {
+        assert.ok(cursor.keyEquals(expected.key));
+        assert.ok(!cursor.keyEquals(expected.key.subarray(1)) && !cursor.keyEquals(Uint8Array.of(...expected.key, 0)));
+        assert.ok(!cursor.keyEquals(Uint8Array.from(expected.key, (b, j) => (j === expected.key!.length - 1 ? b ^ 1 : b))));
+      } else assert.ok(!cursor.keyEquals(Uint8Array.of(1)));
+    }
+    assert.ok(!cursor.next());
   });
 });
 
@@ -167,11 +197,13 @@ describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
   it("reads columns in place: the keys and values of one fetch response are not copied", async () => {
     const topic = topicName("inplace");
     await log.createTopic(topic, { partitions: 1, compacted: false });
-    await log.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: enc(`k${i}`), value: enc(`value ${i}`), partition: 0 })));
+    // One record with headers among them: not a chunk, so still in place.
+    await log.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: enc(`k${i}`), value: enc(`value ${i}`), partition: 0, ...(i === 7 ? { headers: { trace: enc("t") } } : {}) })));
     const { columns } = await log.readColumns(topic, 0, 0);
     assert.equal(columns.count, 50);
+    assert.deepEqual([columnKey(columns, 7), columnValue(columns, 7)].map((b) => dec(b)), ["k7", "value 7"]);
     assert.deepEqual([columnKey(columns, 49), columnValue(columns, 49)].map((b) => dec(b)), ["k49", "value 49"]);
-    // A copy would start at 0; in place, the first key lies past the response's and the batch's headers.
+    // A copy would start at 0; in place, the first key lies past the batch's header.
     assert.ok(columns.keyStart[0]! > 61, `first key at ${columns.keyStart[0]}`);
     assert.equal(columns.keyData.buffer, columns.valueData.buffer);
   });

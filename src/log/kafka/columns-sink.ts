@@ -2,7 +2,8 @@
  * A Kafka read as columns (`readColumns`), with no object per record. While every record lies in
  * one buffer (the records of one fetch response, the usual case), the columns point into it; a
  * record from another buffer (a second fetch, a gzip batch inflated on its own) or one put
- * together from chunks turns the columns into a copy.
+ * together from chunks turns the columns into a copy, and so does a read that took under a
+ * quarter of its buffer's bytes (the columns would keep the whole response alive).
  */
 import { COLUMNS_MAX_BYTES, ColumnsBuilder } from "../columns.ts";
 import type { Bytes, LogRecord, RecordColumns } from "../types.ts";
@@ -14,6 +15,8 @@ export class ColumnsSink implements RecordSink<RecordColumns> {
   /** The buffer every start points into, while the columns are in place. */
   private shared: Buffer | undefined;
   private copied = false;
+  /** Key and value bytes taken. */
+  private payload = 0;
 
   get count(): number {
     return this.out.count;
@@ -26,6 +29,7 @@ export class ColumnsSink implements RecordSink<RecordColumns> {
     const i = this.next(cursor.offset, cursor.timestamp);
     out.keyLength[i] = cursor.keyLength;
     out.valueLength[i] = cursor.valueLength;
+    this.payload += cursor.payloadBytes();
     if (this.copied) {
       out.keyStart[i] = this.append(cursor.buf, cursor.keyStart, cursor.keyLength);
       out.valueStart[i] = this.append(cursor.buf, cursor.valueStart, cursor.valueLength);
@@ -44,6 +48,7 @@ export class ColumnsSink implements RecordSink<RecordColumns> {
   }
 
   result(): RecordColumns {
+    if (!this.copied && this.shared !== undefined && this.payload * 4 < this.shared.byteLength) this.copy();
     return this.copied || this.shared === undefined ? this.out.finish() : this.out.finish(new Uint8Array(this.shared.buffer, this.shared.byteOffset, this.shared.byteLength));
   }
 

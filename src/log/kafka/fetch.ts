@@ -67,8 +67,8 @@ export async function fetchFrom(
 
 /** Where a read puts the records it takes: LogRecords (`read`) or columns (`readColumns`). */
 export interface RecordSink<R> {
-  /** Takes the cursor's record (not a chunk of a larger value). */
-  take(cursor: RecordCursor): void;
+  /** Takes the cursor's record (not a chunk of a larger value); `record` is it as a LogRecord, when one was made. */
+  take(cursor: RecordCursor, record?: LogRecord): void;
   /** Takes a record put together from chunks, or one with headers. */
   takeRecord(record: LogRecord): void;
   readonly count: number;
@@ -81,8 +81,8 @@ class RecordList implements RecordSink<LogRecord[]> {
   get count(): number {
     return this.records.length;
   }
-  take(cursor: RecordCursor): void {
-    this.records.push(cursor.record());
+  take(cursor: RecordCursor, record = cursor.record()): void {
+    this.records.push(record);
   }
   takeRecord(record: LogRecord): void {
     this.records.push(record);
@@ -156,11 +156,11 @@ export async function readInto<R>(
             sink.take(cursor);
             bytes += cursor.payloadBytes();
           } else {
-            const record = assembler.push(cursor.record());
-            if (record) {
-              sink.takeRecord(record);
-              bytes += payloadBytes(record);
-            }
+            const record = cursor.record();
+            const delivered = assembler.push(record);
+            if (delivered === record) sink.take(cursor, record);
+            else if (delivered) sink.takeRecord(delivered);
+            if (delivered) bytes += payloadBytes(delivered);
           }
         }
         if (assembler.pendingFrom === null) nextOffset = position;
