@@ -5,8 +5,8 @@ import { ChunkAssembler } from "./chunking.ts";
 import { errorType } from "./failures.ts";
 import { READ_UNCOMMITTED, send } from "./internals.ts";
 import { partitionOffsets } from "./offsets.ts";
-import { COMPACTION_MARKER, payloadBytes } from "./records.ts";
 import { RecordCursor } from "./record-batch.ts";
+import { COMPACTION_MARKER, payloadBytes } from "./records.ts";
 import { fetchRequest, type FetchedPartition } from "./requests.ts";
 import type { Wire } from "./wire.ts";
 
@@ -69,7 +69,7 @@ export async function fetchFrom(
 export interface RecordSink<R> {
   /** Takes the cursor's record (not a chunk of a larger value); `record` is it as a LogRecord, when one was made. */
   take(cursor: RecordCursor, record?: LogRecord): void;
-  /** Takes a record put together from chunks, or one with headers. */
+  /** Takes a value put together from chunks, as its own LogRecord. */
   takeRecord(record: LogRecord): void;
   readonly count: number;
   result(): R;
