@@ -3,6 +3,7 @@
  * Kafka-specific behaviour that the shared conformance suite does not reach.
  */
 import assert from "node:assert/strict";
+import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { after, before, describe, it } from "node:test";
 import { isLogError, type LogErrorCode } from "../src/log/errors.ts";
 import { COMPACTION_MARKER_KEY, openKafkaLog } from "../src/log/kafka/index.ts";
@@ -206,6 +207,35 @@ describe("Kafka backend against a broker", { timeout: 600_000 }, () => {
     // A copy would start at 0; in place, the first key lies past the batch's header.
     assert.ok(columns.keyStart[0]! > 61, `first key at ${columns.keyStart[0]}`);
     assert.equal(columns.keyData.buffer, columns.valueData.buffer);
+  });
+
+  it("reads another client's gzip batches and a LogAppendTime topic alike through read and readColumns", async () => {
+    const kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const producer = kafka.producer();
+    await Promise.all([admin.connect(), producer.connect()]);
+    try {
+      const topic = topicName("foreign");
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: "message.timestamp.type", value: "LogAppendTime" }] }], waitForLeaders: true });
+      await log.produce(topic, [{ key: enc("plain"), value: enc("ours"), partition: 0 }]);
+      await producer.send({ topic, compression: CompressionTypes.GZIP, messages: [{ key: "g1", value: "zipped", partition: 0 }, { key: null, value: "", partition: 0 }, { key: COMPACTION_MARKER_KEY, value: null, partition: 0 }] });
+      await producer.send({ topic, compression: CompressionTypes.GZIP, messages: [{ key: "g2", value: "again", headers: { h: "1" }, partition: 0 }] });
+      const expected = [[0, "plain", "ours"], [1, "g1", "zipped"], [2, null, ""], [4, "g2", "again"]];
+      for (const offset of [0, 1, 2, 3, 4]) {
+        const read = await log.read(topic, 0, offset);
+        const { columns, nextOffset } = await log.readColumns(topic, 0, offset);
+        const fromRecords = read.records.map((r) => [r.offset, dec(r.key), dec(r.value)]);
+        const fromColumns = Array.from({ length: columns.count }, (_, i) => [columns.offsets[i], dec(columnKey(columns, i)), dec(columnValue(columns, i))]);
+        assert.deepEqual(fromRecords, expected.filter(([o]) => (o as number) >= offset), `read from ${offset}`);
+        assert.deepEqual(fromColumns, fromRecords, `readColumns from ${offset}`);
+        assert.deepEqual([nextOffset, Array.from(columns.timestamps)], [read.nextOffset, read.records.map((r) => r.timestamp)]);
+      }
+      // LogAppendTime: the broker's clock, not the producer's, for every record.
+      const { records } = await log.read(topic, 0, 0);
+      assert.ok(records.every((r) => Math.abs(r.timestamp - Date.now()) < 120_000), JSON.stringify(records.map((r) => r.timestamp)));
+    } finally {
+      await Promise.all([admin.disconnect(), producer.disconnect()]);
+    }
   });
 
   it("round-trips records, tombstones and headers, and long-polls", async () => {
