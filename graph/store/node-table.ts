@@ -5,7 +5,7 @@
  * rewrites one row in place (a CSR matrix would have to be rebuilt or fragment), and the widths of
  * the graphs carls targets (hundreds to a few thousand columns) fit in memory dense.
  */
-import type { Vector } from "../../src/schema/vector.ts";
+import { scatterSparse, type Vector } from "../../src/schema/vector.ts";
 import type { Split } from "../../src/schema/graph-records.ts";
 import { ensureLength } from "./growable.ts";
 import type { NodeAttributes } from "./graphology-view.ts";
@@ -23,11 +23,6 @@ const MAX_RESERVED_FEATURE_BYTES = 2 ** 28;
 
 /** How many rows of `dim` features to make room for when `rows` are expected. */
 const featureRows = (rows: number, dim: number): number => Math.min(rows, Math.floor(MAX_RESERVED_FEATURE_BYTES / 4 / dim));
-
-/** Writes a sparse vector's values into a zeroed row at `at` (no dense copy made per node). */
-function scatter(features: Float32Array, at: number, indices: ArrayLike<number>, values: ArrayLike<number>): void {
-  for (let i = 0; i < indices.length; i++) features[at + indices[i]!] = values[i]!;
-}
 
 export class NodeTable {
   private dim: number;
@@ -86,7 +81,7 @@ export class NodeTable {
     if (features?.kind === "dense") this.features.set(features.values, at);
     else {
       this.features.fill(0, at, at + this.dim);
-      if (features) scatter(this.features, at, features.indices, features.values);
+      if (features) scatterSparse(features, this.features, at);
     }
   }
 

@@ -39,26 +39,10 @@ export function hashBytes(data: Uint8Array, start: number, length: number): numb
   return length > INLINE_BYTES ? fnv(data, start, start + length) : hashPacked(packedLow(data, start, length), packedHigh(data, start, length));
 }
 
-/**
- * Reads a key from a record: sets `into.keyHash` to its `hashBytes` and returns whether it is
- * valid UTF-8; a long ASCII key in one pass (a short one's bytes are read again to pack them).
- */
+/** Reads a key from a record: sets `into.keyHash` to its `hashBytes` and returns whether it is valid UTF-8. */
 export function readKey(data: Uint8Array, start: number, length: number, into: { keyHash: number }): boolean {
-  const end = start + length;
-  let any = 0;
-  if (length > INLINE_BYTES) {
-    let h = FNV_OFFSET;
-    for (let i = start; i < end; i++) {
-      const b = data[i]!;
-      any |= b;
-      h = Math.imul(h ^ b, FNV_PRIME);
-    }
-    into.keyHash = finish(h);
-  } else {
-    for (let i = start; i < end; i++) any |= data[i]!;
-    into.keyHash = hashPacked(packedLow(data, start, length), packedHigh(data, start, length));
-  }
-  return any < 0x80 || isUtf8(data, start, length);
+  into.keyHash = hashBytes(data, start, length);
+  return isUtf8(data, start, length);
 }
 
 /** The UTF-8 of a non-ASCII string, in a buffer reused by the next call. */

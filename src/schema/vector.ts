@@ -131,8 +131,14 @@ export function decodeVector(bytes: Uint8Array): Vector {
 export function toDenseFloat32(vector: Vector): Float32Array {
   if (vector.kind === "dense") return vector.values instanceof Float32Array ? vector.values : Float32Array.from(vector.values);
   const out = new Float32Array(vector.dim);
-  for (let i = 0; i < vector.indices.length; i++) out[vector.indices[i]!] = vector.values[i]!;
+  scatterSparse(vector, out, 0);
   return out;
+}
+
+/** Writes a sparse vector's non-zeros into `into` from `at`, leaving its other entries as they are. */
+export function scatterSparse(vector: SparseVector, into: Float32Array, at: number): void {
+  const { indices, values } = vector;
+  for (let i = 0; i < indices.length; i++) into[at + indices[i]!] = values[i]!;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { CompactionResult, LogRecord } from "../types.ts";
 import { fetchFrom, readPartition } from "./fetch.ts";
 import { partitionOffsets } from "./offsets.ts";
 import type { Producer } from "./produce.ts";
-import { batchRecords } from "./record-batch.ts";
+import { RecordCursor } from "./record-batch.ts";
 import { COMPACTION_MARKER } from "./records.ts";
 import type { ConfigEntry, TopicAdmin } from "./topics.ts";
 import type { Wire } from "./wire.ts";
@@ -79,7 +79,11 @@ async function writeMarkers(topic: Target): Promise<number[]> {
 /** Whether the cleaner has removed the record at `offset` (a superseded marker). */
 async function isGone(topic: Target, partition: number, offset: number): Promise<boolean> {
   const { batches } = await fetchFrom(topic.wire, topic.name, partition, offset, 64 * 1024, 0, undefined);
-  for (const batch of batches) if (batchRecords(batch).some((r) => r.offset === offset)) return false;
+  const cursor = new RecordCursor();
+  for (const batch of batches) {
+    cursor.reset(batch);
+    while (cursor.next()) if (cursor.offset === offset) return false;
+  }
   return true;
 }
 

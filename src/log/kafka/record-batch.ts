@@ -14,7 +14,7 @@ export interface OutgoingRecord {
   readonly timestamp: number;
 }
 
-/** A record batch of a fetch, its records still encoded: read them with a `RecordCursor` or `batchRecords`. */
+/** A record batch of a fetch, its records still encoded: read them with a `RecordCursor`. */
 export interface DecodedBatch {
   readonly baseOffset: number;
   /** Offset of the batch's last record as written (compaction may have removed it). */
@@ -254,15 +254,6 @@ function readHeaders(reader: RecordReader, count: number): Headers {
     headers[name] = reader.bytes() ?? EMPTY;
   }
   return headers;
-}
-
-/** The records of a batch as LogRecords. */
-export function batchRecords(batch: DecodedBatch): LogRecord[] {
-  const cursor = new RecordCursor();
-  cursor.reset(batch);
-  const records: LogRecord[] = [];
-  while (cursor.next()) records.push(cursor.record());
-  return records;
 }
 
 /**
