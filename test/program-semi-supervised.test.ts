@@ -1,7 +1,7 @@
 /**
- * The semi-supervised program under every launcher: equivalent results; a SIGKILLed maker process
- * restarted by its policy; SIGTERM stopping a running program within its grace period, leaving no
- * half-written record.
+ * The semi-supervised program under every launcher: equivalent results, manifests dated from the
+ * launch (the processes run replayed bit for bit); a SIGKILLed maker process restarted by its
+ * policy; SIGTERM stopping a running program within its grace period, leaving no half-written record.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,6 +11,8 @@ import { VectorBankView } from "../src/bank/vector-view.ts";
 import type { Log } from "../src/log/index.ts";
 import { readTopic } from "../src/log/read-all.ts";
 import { launch, readStatus, type ProgramOutcome } from "../src/program/index.ts";
+import { launchToEndSeconds, readManifests } from "../src/replay/manifest.ts";
+import { replayRun } from "../src/replay/replay.ts";
 import { checkpointTopic } from "../src/schema/checkpoint-topic.ts";
 import { decodeChunk } from "../src/schema/checkpoint.ts";
 import { metricsTopic, readTrainResult, type TrainResult } from "../src/trainer/trainer.ts";
@@ -57,12 +59,24 @@ describe("the semi-supervised program", { timeout: 600_000 }, () => {
     const results: Record<string, { outcome: ProgramOutcome; result: TrainResult; predictions: number }> = {};
     for (const launcher of ["inline", "threads", "processes"] as const) {
       const backend = embeddedBackend();
+      const before = Date.now();
       const running = await launch({ launcher, program: PROGRAM, config: { model: "mlp", steps: 120, staleness: 1 }, log: backend.url, out: quiet });
       const outcome = await running.done;
+      const after = Date.now();
       assert.equal(outcome.state, "completed", `${launcher}: ${outcome.reason}`);
       const log = await backend.open();
       const result = await readTrainResult(log, running.namespace);
       const predictions = (await bankSize(log, running.namespace, "predictions")).size;
+      const [run] = await readManifests(log, running.namespace);
+      // The manifest dates the whole run from the launch, which came before the trainer started.
+      const launchedAt = run!.program!.launchedAt!;
+      assert.ok(before <= launchedAt && launchedAt <= run!.startedAt && run!.endedAt! <= after, `${launcher}: launched at ${launchedAt}, trainer ${run!.startedAt}..${run!.endedAt}, test ${before}..${after}`);
+      assert.equal(launchToEndSeconds(run!), (run!.endedAt! - launchedAt) / 1000);
+      if (launcher === "processes") {
+        const replay = await replayRun({ log, namespace: running.namespace, runId: run!.id });
+        assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
+        assert.deepEqual([replay.originalSeconds, replay.originalRunSeconds], [run!.seconds, launchToEndSeconds(run!)]);
+      }
       await log.close();
       assert.ok(result, `${launcher}: the trainer published its result`);
       results[launcher] = { outcome, result, predictions };

@@ -1,6 +1,6 @@
 /** `carls runs` and `carls replay`: the runs of a namespace, and replaying one. */
 import { openLog } from "../log/open-log.ts";
-import { readManifests } from "../replay/manifest.ts";
+import { launchToEndSeconds, readManifests } from "../replay/manifest.ts";
 import { replayRun, type ReplayReport } from "../replay/replay.ts";
 import { replayProblems } from "../replay/retention.ts";
 
@@ -13,8 +13,10 @@ export async function listRuns(options: { log: string; namespace: string }): Pro
     for (const run of runs) {
       const problems = await replayProblems(log, run);
       const result = run.result ? `test ${(100 * run.result.accuracy.test).toFixed(1)} %, ${run.result.steps} steps` : "";
+      const fromLaunch = launchToEndSeconds(run);
+      const took = run.seconds !== undefined ? `${run.seconds.toFixed(1)} s${fromLaunch !== undefined ? ` (${fromLaunch.toFixed(1)} s from launch)` : ""}` : "-";
       lines.push(
-        `${run.id}  ${run.state}  ${new Date(run.startedAt).toISOString()}  ${run.seconds !== undefined ? `${run.seconds.toFixed(1)} s` : "-"}  ${run.program?.name ?? "-"}  ${run.trainer.spec.kind}  tfjs ${run.backend}  ${result}`,
+        `${run.id}  ${run.state}  ${new Date(run.startedAt).toISOString()}  ${took}  ${run.program?.name ?? "-"}  ${run.trainer.spec.kind}  tfjs ${run.backend}  ${result}`,
         problems.length === 0 ? `  replayable; needs ${run.topics.map((t) => `${t.topic} up to ${t.to.join("/")}${t.optional ? " (optional: for replaying segments side by side)" : ""}`).join(", ")}` : `  NOT replayable:\n${problems.map((p) => `    - ${p}`).join("\n")}`,
       );
     }
@@ -37,7 +39,12 @@ export async function replayCommand(options: { log: string; namespace: string; r
       },
     });
     if (process.stderr.isTTY) process.stderr.write("\n");
-    const speed = report.originalSeconds ? ` (the original trainer: ${report.originalSeconds.toFixed(2)} s, ${(report.seconds / report.originalSeconds).toFixed(2)}x)` : "";
+    const ratio = (original: number) => `${original.toFixed(2)} s, ${(report.seconds / original).toFixed(2)}x`;
+    const originals = [
+      ...(report.originalRunSeconds !== undefined ? [`the original run, launch to end: ${ratio(report.originalRunSeconds)}`] : []),
+      ...(report.originalSeconds !== undefined ? [`${report.originalRunSeconds !== undefined ? "its" : "the original"} trainer: ${ratio(report.originalSeconds)}`] : []),
+    ];
+    const speed = originals.length > 0 ? ` (${originals.join("; ")})` : "";
     const segments = `${report.segments} segment${report.segments === 1 ? "" : "s"} on ${report.threads} thread${report.threads === 1 ? "" : "s"}${report.threadsNote ? ` (${report.threadsNote})` : ""}`;
     process.stdout.write(`replayed ${report.runId}: ${report.steps} steps in ${segments}, ${report.checkpointsCompared} checkpoints compared, tfjs ${report.backend}, ${report.seconds.toFixed(2)} s${speed}\n`);
     if (report.backend !== report.originalBackend) process.stdout.write(`note: the run trained on tfjs ${report.originalBackend}; bit-identical results are only expected on the same backend\n`);

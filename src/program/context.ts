@@ -22,6 +22,8 @@ export interface ContextParts {
   readonly replicas: number;
   readonly namespace: string;
   readonly config: ProgramConfig;
+  /** When the launcher launched the program (epoch ms); absent under `cluster`, whose replicas start on their own. */
+  readonly launchedAt?: number;
   /** The log, opened in the process where the node runs. */
   readonly log: Log;
   /** Metrics for `carls status` (such as throughput, lag, step; `done` of `total` draws a progress bar); the latest values win. */

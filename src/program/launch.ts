@@ -67,6 +67,7 @@ export interface RunningProgram {
 const isLog = (value: LaunchOptions["log"]): value is Log => typeof value === "object" && "produce" in value;
 
 export async function launch(options: LaunchOptions): Promise<RunningProgram> {
+  const launchedAt = Date.now();
   const kind = options.launcher ?? "inline";
   if (!LAUNCHERS.includes(kind)) throw new Error(`unknown launcher ${JSON.stringify(kind)}: use one of ${LAUNCHERS.join(", ")}`);
   const inProcess = kind === "inline" || kind === "test";
@@ -88,7 +89,7 @@ export async function launch(options: LaunchOptions): Promise<RunningProgram> {
   const launchId = randomBytes(6).toString("hex");
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const childOptions = () => ({
-    spec: { programFile: resolve(options.program as string), config, log: options.log as LogConfig | string, namespace, launch: launchId },
+    spec: { programFile: resolve(options.program as string), config, log: options.log as LogConfig | string, namespace, launch: launchId, launchedAt },
     out,
     ...(options.logDir ? { logDir: options.logDir } : {}),
   });
@@ -97,7 +98,7 @@ export async function launch(options: LaunchOptions): Promise<RunningProgram> {
       ? threadsPlacement(childOptions())
       : kind === "processes"
         ? processesPlacement(childOptions())
-        : inlinePlacement({ program, config, log, namespace, launch: launchId, out, ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.stubs ? { stubs: options.stubs } : {}) });
+        : inlinePlacement({ program, config, log, namespace, launch: launchId, launchedAt, out, ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.stubs ? { stubs: options.stubs } : {}) });
   const supervisor = new Supervisor(program, placement, log, namespace, launchId, options.graceMs ?? 10_000, options.stopWhen);
   const done = supervisor.run().finally(async () => {
     if (ownLog) await log.close();

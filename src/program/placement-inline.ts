@@ -12,6 +12,7 @@ export interface InlinePlacementOptions {
   readonly log: Log;
   readonly namespace: string;
   readonly launch: string;
+  readonly launchedAt: number;
   readonly out: LineSink;
   readonly logDir?: string;
   /** `test`: node bodies that replace the program's, by node name. */
@@ -31,6 +32,7 @@ export function inlinePlacement(options: InlinePlacementOptions): Placement {
           log: options.log,
           namespace: options.namespace,
           launch: options.launch,
+          launchedAt: options.launchedAt,
           config: options.config,
           write: nodeLines(options.out, node.name, replica, options.logDir),
         }),

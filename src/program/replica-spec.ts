@@ -14,6 +14,8 @@ export interface ReplicaSpec {
   readonly namespace: string;
   /** The launch this replica belongs to (see ReplicaStatus.launch). */
   readonly launch: string;
+  /** When the launcher launched the program (epoch ms); absent under `cluster`, whose replicas start on their own. */
+  readonly launchedAt?: number;
   /** After the node completes, keep running until terminated (under an orchestrator that restarts exited containers). */
   readonly hold?: boolean;
 }

@@ -23,6 +23,8 @@ export interface ReplicaPlacement {
   readonly log: Log;
   readonly namespace: string;
   readonly launch: string;
+  /** When the launcher launched the program (epoch ms), when one did. */
+  readonly launchedAt?: number;
   readonly config: ProgramConfig;
   /** Where the node's `info` lines go. */
   readonly write: (line: string) => void;
@@ -59,6 +61,7 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
     replicas: node.replicas,
     namespace,
     config: placement.config,
+    ...(placement.launchedAt !== undefined ? { launchedAt: placement.launchedAt } : {}),
     log,
     report: (latest) => {
       metrics = { ...metrics, ...latest };

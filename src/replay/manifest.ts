@@ -44,7 +44,12 @@ export interface RunManifest {
   readonly startedAt: number;
   readonly endedAt?: number;
   /** The program and configuration that launched the run, when a program did. */
-  readonly program?: { readonly name: string; readonly config: Readonly<Record<string, unknown>> };
+  readonly program?: {
+    readonly name: string;
+    readonly config: Readonly<Record<string, unknown>>;
+    /** When the launcher launched the program (epoch ms): the whole run, ingest and makers included, took `endedAt - launchedAt`. */
+    readonly launchedAt?: number;
+  };
   readonly seeds: Readonly<Record<string, number>>;
   readonly versions: { readonly carls: string; readonly node: string; readonly tfjs: string };
   readonly backend: string;
@@ -57,6 +62,12 @@ export interface RunManifest {
   /** The trainer's wall time, start to end. */
   readonly seconds?: number;
   readonly error?: string;
+}
+
+/** The whole run's wall time, from its program's launch to the trainer's end (ingest, makers starting, training), when a launcher launched it and it has ended. */
+export function launchToEndSeconds(manifest: RunManifest): number | undefined {
+  const launchedAt = manifest.program?.launchedAt;
+  return launchedAt !== undefined && manifest.endedAt !== undefined ? (manifest.endedAt - launchedAt) / 1000 : undefined;
 }
 
 /** The manifest's range of `topic`; refuses the replay when it has none. */

@@ -20,7 +20,7 @@ import { readTrainerStates, trainerStateTopic, type TrainerState } from "../trai
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { StepClaims } from "./claims.ts";
 import { resultDifference, type Divergence } from "./compare.ts";
-import { readManifest, type RunManifest } from "./manifest.ts";
+import { launchToEndSeconds, readManifest, type RunManifest } from "./manifest.ts";
 import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
 import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
 import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
@@ -55,6 +55,8 @@ export interface ReplayReport {
   readonly seconds: number;
   /** The original trainer's wall time. */
   readonly originalSeconds: number | undefined;
+  /** The whole original run's wall time, from its program's launch to the trainer's end, when a launcher launched it. */
+  readonly originalRunSeconds: number | undefined;
 }
 
 export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
@@ -150,6 +152,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
       originalBackend: manifest.backend,
       seconds: (performance.now() - started) / 1000,
       originalSeconds: manifest.seconds,
+      originalRunSeconds: launchToEndSeconds(manifest),
     };
   } finally {
     replayer.close();

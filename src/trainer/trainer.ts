@@ -64,6 +64,8 @@ function validate(options: TrainerOptions): void {
   count("patience", options.patience, 1);
   count("staleness.checkpoints", options.staleness?.checkpoints, 0);
   if (options.learningRate !== undefined && !(options.learningRate > 0)) throw new Error(`train: learningRate must be > 0, got ${options.learningRate}`);
+  const launchedAt = options.run?.program?.launchedAt;
+  if (launchedAt !== undefined && !(Number.isFinite(launchedAt) && launchedAt <= Date.now())) throw new Error(`train: run.program.launchedAt must be a time (epoch ms) not in the future, got ${launchedAt}`);
 }
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
