@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { initBackend, type BackendName } from "../graph/gnn/backend.ts";
 import { Rng } from "../graph/gnn/random.ts";
-import { csrTimesDense, fromCoo, meanAdjacency, normalizedAdjacency, rowNormalize, spmm, transpose, withValues, type SparseMatrix } from "../graph/gnn/sparse.ts";
+import { csrTimesDense, csrTimesDenseScalar, fromCoo, meanAdjacency, normalizedAdjacency, rowNormalize, spmm, transpose, withValues, type SparseMatrix } from "../graph/gnn/sparse.ts";
 import * as tf from "../graph/gnn/tf.ts";
+import { csrTimesDenseSimd, MAX_BYTES } from "../graph/gnn/csr-simd.ts";
+import { GENERATED, generatedSource } from "../scripts/build-wasm.ts";
 
 function randomSparse(rng: Rng, rows: number, cols: number, nnz: number): SparseMatrix {
   const row = Array.from({ length: nnz }, () => rng.int(rows));
@@ -25,13 +28,16 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
-test("csrTimesDense rounds as float32 accumulation in entry order does, bit for bit, for every width and with row ids", () => {
+test("every CSR kernel rounds as float32 accumulation in entry order does, bit for bit, for every width and with row ids", () => {
   // Replay compares weights bit for bit, so the kernel's rounding is part of its contract.
   const rng = new Rng(17);
-  for (const d of [1, 3, 4, 7, 8, 9, 12, 16, 17, 64]) {
+  for (const d of [1, 2, 3, 4, 7, 8, 9, 12, 15, 16, 17, 18, 31, 33, 64]) {
     const a = randomSparse(rng, 40, 50, 400);
+    // Empty rows, and values and features spanning magnitudes, so that rounding differences would show.
+    a.values.forEach((v, i) => (a.values[i] = v * 2 ** rng.int(40) * 2 ** -20));
     const x = new Float32Array(60 * d);
     rng.fillUniform(x, -1, 1);
+    x.forEach((v, i) => (x[i] = v * 2 ** rng.int(30) * 2 ** -15));
     const ids = Int32Array.from({ length: 50 }, () => rng.int(60));
     for (const selection of [undefined, ids]) {
       const expected = new Float32Array(40 * d);
@@ -41,9 +47,25 @@ test("csrTimesDense rounds as float32 accumulation in entry order does, bit for 
           for (let k = 0; k < d; k++) expected[r * d + k]! += a.values[p]! * x[from + k]!;
         }
       }
-      assert.deepEqual(new Uint32Array(csrTimesDense(a, x, d, selection).buffer), new Uint32Array(expected.buffer), `d = ${d}${selection ? ", with ids" : ""}`);
+      const bits = (values: Float32Array | undefined) => new Uint32Array(values!.buffer);
+      const what = `d = ${d}${selection ? ", with ids" : ""}`;
+      assert.deepEqual(bits(csrTimesDense(a, x, d, selection)), bits(expected), what);
+      assert.deepEqual(bits(csrTimesDenseScalar(a, x, d, selection)), bits(expected), `JavaScript, ${what}`);
+      if (!selection) assert.deepEqual(bits(csrTimesDenseSimd(a, x, d)), bits(expected), `WebAssembly, ${what}`);
     }
   }
+});
+
+test("the WebAssembly kernel leaves products over its memory bound to the JavaScript loop", () => {
+  const a = fromCoo({ row: [0], col: [0], values: [2] }, [1, MAX_BYTES / 4 + 1]);
+  const x = new Float32Array(MAX_BYTES / 4 + 1);
+  x[0] = 1.5;
+  assert.equal(csrTimesDenseSimd(a, x, 1), undefined);
+  assert.deepEqual([...csrTimesDense(a, x, 1)], [3]);
+});
+
+test("csr-simd.wasm.ts holds exactly what csr-simd.wat compiles to (npm run build:wasm)", async () => {
+  assert.equal(readFileSync(GENERATED, "utf8"), await generatedSource());
 });
 
 for (const backend of ["cpu", "wasm"] as BackendName[]) {
