@@ -1,11 +1,11 @@
 /**
  * Sparse × dense products without densifying, and the graph operators built on them.
  *
- * spmm runs a CSR loop over the dense operand's data (WebAssembly SIMD, or JavaScript). In JavaScript it beat
- * the ops wasm has (gather, multiply, SparseSegmentSum), data transfers included: 3.5 ms vs 31 ms
- * for Cora's Â (13k entries) times 16 columns, 0.63 s vs 3.5 s for a 25.6k-row block with 10
- * entries a row times 280k × 128. It needs no kernel a backend may lack (the gradient of
- * tf.gather needs UnsortedSegmentSum, which wasm does not have).
+ * spmm runs a CSR loop over the dense operand's data (WebAssembly SIMD, else JavaScript). Even
+ * in JavaScript it beat the ops tfjs's wasm backend has (gather, multiply, SparseSegmentSum), data
+ * transfers included: 3.5 ms vs 31 ms for Cora's Â (13k entries) times 16 columns, 0.63 s vs 3.5 s
+ * for a 25.6k-row block with 10 entries a row times 280k × 128. It needs no kernel a backend may
+ * lack (the gradient of tf.gather needs UnsortedSegmentSum, which wasm does not have).
  */
 import * as tf from "./tf.ts";
 import { customOp } from "./custom-op.ts";
