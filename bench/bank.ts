@@ -27,6 +27,7 @@ import { BankFollower } from "../src/bank/follower.ts";
 import { BankWriter, VectorBankView, bankTopics } from "../src/bank/index.ts";
 import { VectorApplier } from "../src/bank/vector-applier.ts";
 import { openLog, type Log } from "../src/log/index.ts";
+import { median } from "./median.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -49,7 +50,6 @@ const NAMESPACE = "bench";
 const BANK = `emb${KEYS}x${DIM}`;
 
 const keyOf = (i: number) => `n${i}`;
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 
 async function ms(work: () => Promise<unknown> | unknown): Promise<number> {

@@ -20,6 +20,7 @@ import { NearestIndex } from "../src/bank/nearest/nearest-index.ts";
 import { openLog } from "../src/log/index.ts";
 import { embeddingsMaker, neighboursMaker, startMaker } from "../src/makers/index.ts";
 import { ensureCheckpointTopic, publishCheckpoint } from "../src/schema/checkpoint-topic.ts";
+import { median } from "./median.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -30,7 +31,6 @@ const { values: args } = parseArgs({
   },
 });
 const repeats = Number(args.repeats);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 await initBackend();
 const dir = mkdtempSync(join(tmpdir(), "carls-freshness-"));

@@ -18,6 +18,7 @@ import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import { GraphStore, buildCsr, type CsrSnapshot } from "../graph/store/index.ts";
 import { openEmbeddedLog, type Log, type ProduceRecord } from "../src/log/index.ts";
 import { encodeEdge, encodeEdgeKey, encodeNode, ensureGraphTopics, type GraphTopics } from "../src/schema/index.ts";
+import { median } from "./median.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -80,7 +81,6 @@ const ms = async (work: () => unknown): Promise<number> => {
   await work();
   return performance.now() - start;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const dir = mkdtempSync(join(tmpdir(), "carls-bench-graph-store-"));
 const log = await openEmbeddedLog({ dir, durability: "process", maintenanceIntervalMs: 0 });

@@ -18,6 +18,7 @@ import { open as openLmdb } from "lmdb";
 import { encodeBatch } from "../src/log/embedded/batch-codec.ts";
 import { openEmbeddedLog, openLog, partitionForKey, type Log, type ProduceRecord, type ReadOptions } from "../src/log/index.ts";
 import { ensureKafkaBroker } from "../test/support/kafka-broker.ts";
+import { median } from "./median.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -110,8 +111,6 @@ async function consumeAllColumns(log: Log, topic: string): Promise<number> {
     if (bytes !== RECORDS * VALUE_BYTES) throw new Error(`consumed ${bytes} bytes in columns, expected ${RECORDS * VALUE_BYTES}`);
   });
 }
-
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One warm-up pass, then the median produce and consume rates of RUNS passes. */
 async function measured(client: string, pass: () => Promise<Pass>): Promise<Row> {

@@ -18,6 +18,7 @@ import { loadPlanetoidCsv } from "../../graph/gnn/planetoid-csv.ts";
 import { Rng } from "../../graph/gnn/random.ts";
 import { csrTimesDenseScalar, fromCoo, normalizedAdjacency, rowNormalize, transpose, type SparseMatrix } from "../../graph/gnn/sparse.ts";
 import * as tf from "../../graph/gnn/tf.ts";
+import { median } from "../median.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +45,8 @@ function coraShaped(): { features: SparseMatrix; edges: { src: Int32Array; dst: 
   return { features: fromCoo({ row, col, values: new Float32Array(row.length).fill(1) }, [numNodes, 1433]), edges, numNodes };
 }
 
-function median(f: () => unknown): number {
+/** The median time of `runs` calls of `f`, after one to warm up. */
+function timed(f: () => unknown): number {
   f();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -52,7 +54,7 @@ function median(f: () => unknown): number {
     f();
     times.push(performance.now() - started);
   }
-  return times.sort((a, b) => a - b)[runs >> 1]!;
+  return median(times);
 }
 
 function denseOf(a: SparseMatrix): tf.Tensor2D {
@@ -73,11 +75,11 @@ for (const [what, a, d] of products) {
   const x = new Float32Array(a.shape[1] * d);
   rng.fillUniform(x, -1, 1);
   const flops = 2 * a.colIdx.length * d;
-  const simd = median(() => csrTimesDenseSimd(a, x, d));
-  const loop = median(() => csrTimesDenseScalar(a, x, d));
+  const simd = timed(() => csrTimesDenseSimd(a, x, d));
+  const loop = timed(() => csrTimesDenseScalar(a, x, d));
   const denseA = denseOf(a);
   const denseX = tf.tensor2d(x, [a.shape[1], d]);
-  const dense = median(() => tf.tidy(() => tf.matMul(denseA, denseX).dataSync()));
+  const dense = timed(() => tf.tidy(() => tf.matMul(denseA, denseX).dataSync()));
   tf.dispose([denseA, denseX]);
   const cell = (ms: number) => `${ms.toFixed(2)} (${(flops / ms / 1e6).toFixed(2)})`;
   console.log(`| ${what} | ${a.colIdx.length} × ${d} | ${cell(simd)} | ${cell(loop)} | ${cell(dense)} | ${(loop / simd).toFixed(2)}× |`);

@@ -98,7 +98,7 @@ export default (raw: ProgramConfig) => {
             ...(config.staleness !== undefined ? { staleness: config.staleness } : {}),
             ...(knowledge ? { knowledge } : {}),
           },
-          { signal, run: { program: { name: "semi-supervised", config: { ...raw }, ...(ctx.launchedAt !== undefined ? { launchedAt: ctx.launchedAt } : {}) } }, onStep: (r) => ctx.report({ done: r.step, total: config.steps, loss: r.loss, val: r.accuracy.val, throughput: 1000 / r.ms }) },
+          { signal, run: { program: { name: "semi-supervised", config: { ...raw }, launchedAt: ctx.launchedAt } }, onStep: (r) => ctx.report({ done: r.step, total: config.steps, loss: r.loss, val: r.accuracy.val, throughput: 1000 / r.ms }) },
         );
         ctx.info(`trained ${result.steps} steps in ${((performance.now() - started) / 1000).toFixed(1)} s on tfjs ${backend}: test accuracy ${(100 * result.accuracy.test).toFixed(1)} %`);
       }),

@@ -47,7 +47,7 @@ export async function runReplicaMain(spec: ReplicaSpec): Promise<number> {
         log,
         namespace: spec.namespace,
         launch: spec.launch,
-        ...(spec.launchedAt !== undefined ? { launchedAt: spec.launchedAt } : {}),
+        launchedAt: spec.launchedAt,
         config: spec.config,
         write: (line) => process.stdout.write(`${line}\n`),
       }),

@@ -61,7 +61,7 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
     replicas: node.replicas,
     namespace,
     config: placement.config,
-    ...(placement.launchedAt !== undefined ? { launchedAt: placement.launchedAt } : {}),
+    launchedAt: placement.launchedAt,
     log,
     report: (latest) => {
       metrics = { ...metrics, ...latest };
