@@ -25,25 +25,44 @@ const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
 const { location, manifest } = workerData as WorkerData;
 
+// The coordinator answers each "ready" with a range or with nothing left, and may say "nothing
+// left" before it is asked, while this worker still opens the run: it then stops at the next stage.
+// Stopping on its own, never terminated, it never dies inside a native call (a log closing).
+let stopped = false;
+let answer: ((assignment: Assignment) => void) | undefined;
+const onMessage = (assignment: Assignment) => {
+  if (answer) {
+    const resolve = answer;
+    answer = undefined;
+    resolve(assignment);
+  } else if (assignment.from === undefined) stopped = true;
+};
+port.on("message", onMessage);
+
+const nextRange = (): Promise<Assignment> => {
+  if (stopped) return Promise.resolve({});
+  const assignment = new Promise<Assignment>((resolve) => (answer = resolve));
+  post({ kind: "ready" });
+  return assignment;
+};
+
 try {
   const log = await reopenLog(location);
   try {
-    await initBackend();
-    const replayer = await SegmentReplayer.open(log, manifest, { checkGraph: false });
+    if (!stopped) await initBackend();
+    const replayer = stopped ? undefined : await SegmentReplayer.open(log, manifest, { checkGraph: false });
     try {
-      for (;;) {
-        const assignment = new Promise<Assignment>((resolve) => port.once("message", resolve));
-        post({ kind: "ready" });
-        const range = await assignment;
-        if (range.from === undefined) break;
+      for (let range = await nextRange(); replayer && range.from !== undefined; range = await nextRange()) {
         post({ kind: "done", outcome: await replayer.run(range.from, range.state, new StepClaims(range.claims), () => post({ kind: "step" })) });
       }
     } finally {
-      replayer.close();
+      replayer?.close();
     }
   } finally {
     await log.close();
   }
 } catch (error) {
   post({ kind: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+} finally {
+  port.off("message", onMessage);
 }

@@ -11,6 +11,7 @@
  * moments, the dropout generator, the best accuracy so far) recorded there. The executors' claims
  * on steps are shared words changed by compare-and-swap (claims.ts), so each step runs once.
  */
+import { once } from "node:events";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { initBackend } from "../../graph/gnn/backend.ts";
@@ -86,7 +87,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
           })
       : Promise.resolve([]);
   const replayer = await SegmentReplayer.open(log, manifest, { checkGraph: true }).catch(async (error: unknown) => {
-    await spawned.then((workers) => Promise.all(workers.map((w) => w.terminate()))).catch(() => undefined);
+    await spawned.then((workers) => Promise.all(workers.map(stopWorker))).catch(() => undefined);
     throw error;
   });
   try {
@@ -125,7 +126,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
     })();
     const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, take, progress, notes)));
     const fromWorkers = running.then((runs) => settleAll(runs.map((run) => run.outcomes.catch(stopAll))));
-    // Workers still starting when nothing is left to take would only hold the replay up.
+    // Workers still opening the run when nothing is left to take stop at their next stage, not at the end of it.
     void own.finally(() => running.then((runs) => runs.forEach((run) => run.stopIfIdle()))).catch(() => undefined);
     const executors = await settleAll([own.catch(stopAll), fromWorkers.then((w) => w.flat()).catch(stopAll)]);
     const { divergence, outcome, segments: ran } = merge(executors.flat());
@@ -209,7 +210,7 @@ function splitLargest(claims: readonly StepClaims[], states: ReadonlyMap<number,
 /** One worker as the coordinator drives it: its outcomes, and a stop for when nothing is left to take. */
 interface WorkerRun {
   readonly outcomes: Promise<SegmentOutcome[]>;
-  /** Stops the worker unless it holds a range. */
+  /** Tells the worker nothing is left unless it holds a range (it stops at its next stage of opening the run). */
   stopIfIdle(): void;
 }
 
@@ -247,9 +248,19 @@ function runWorker(worker: Worker, take: () => Range | undefined, onStep: () => 
     stopIfIdle: () => {
       if (holding) return;
       stopped = true;
-      void worker.terminate();
+      worker.postMessage({} satisfies Assignment);
     },
   };
+}
+
+/**
+ * Asks a worker that holds no range to stop and waits until it has: a worker terminated from
+ * outside can die inside a native call (its log closing) and abort the whole process.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  const exited = once(worker, "exit");
+  worker.postMessage({} satisfies Assignment);
+  await exited;
 }
 
 /** Waits for every promise; then the values, or the first rejection. */
