@@ -4,7 +4,9 @@
  * and after the graph changed; and refused, clearly, when history it needs is gone.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { graphSource, runSemiSupervised, trainWithKnowledge, type KnowledgeConfig } from "../examples/semi-supervised/loop.ts";
 import { writeGraph } from "../connectors/index.ts";
 import { graphFingerprint } from "../graph/store/fingerprint.ts";
@@ -13,6 +15,8 @@ import type { Log } from "../src/log/index.ts";
 import { readManifests, writeManifest, type RunManifest } from "../src/replay/manifest.ts";
 import { StepClaims } from "../src/replay/claims.ts";
 import { replayRun } from "../src/replay/replay.ts";
+import type { Assignment, WorkerData, WorkerMessage } from "../src/replay/replay-worker.ts";
+import { bundledWorkerSource } from "../src/bundled-worker.ts";
 import { replayProblems, ReplayRefused } from "../src/replay/retention.ts";
 import { SegmentReplayer } from "../src/replay/segment.ts";
 import { readTrainerStates, trainerStateTopic } from "../src/trainer/state.ts";
@@ -162,6 +166,19 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
       const replay = await replayRun({ log, namespace, runId: run!.id });
       assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
       assert.equal(replay.steps, 12);
+    });
+  });
+
+  it("a worker told to stop while it opens the run stops there, on its own, without asking for a range", async () => {
+    await withLog(embeddedBackend(), "stop-worker", async (log) => {
+      // The manifest is never read: a worker that went on to open the run with it would fail.
+      const worker = new Worker(await bundledWorkerSource(new URL("../src/replay/replay-worker.ts", import.meta.url)), { eval: true, workerData: { location: log.location, manifest: {} as RunManifest } satisfies WorkerData });
+      const messages: WorkerMessage[] = [];
+      worker.on("message", (message: WorkerMessage) => messages.push(message));
+      const exited = once(worker, "exit");
+      worker.postMessage({} satisfies Assignment);
+      assert.deepEqual(await exited, [0]);
+      assert.deepEqual(messages, []);
     });
   });
 
