@@ -35,8 +35,8 @@ function load(): Kernel | null {
 
 const aligned = (bytes: number) => (bytes + 15) & ~15;
 
-/** Row-major (rows × d) A · X, as csrTimesDenseScalar computes it; undefined when the kernel cannot take it (no SIMD, or too large). */
-export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number): Float32Array | undefined {
+/** Row-major (rows × d) A · X, as csrTimesDenseScalar computes it, into `out` if given; undefined when the kernel cannot take it (no SIMD, or too large). */
+export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, out?: Float32Array): Float32Array | undefined {
   const rows = a.shape[0];
   const parts = [a.rowPtr.subarray(0, rows + 1), a.colIdx, a.values, x] as const;
   const outBytes = 4 * rows * d;
@@ -54,5 +54,8 @@ export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number): 
     return start;
   }) as [number, number, number, number];
   k.spmm(rows, d, rowPtr, cols, vals, xAt, at);
-  return new Float32Array(k.memory.buffer, at, rows * d).slice();
+  const product = new Float32Array(k.memory.buffer, at, rows * d);
+  if (!out) return product.slice();
+  out.set(product);
+  return out;
 }

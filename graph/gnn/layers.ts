@@ -2,6 +2,7 @@
 import * as tf from "./tf.ts";
 import { spmm, withValues, type SparseMatrix } from "./sparse.ts";
 import type { Rng } from "./random.ts";
+import { tensorOf } from "./tensor-data.ts";
 
 /** Node features: a dense tensor or a sparse matrix (e.g. bag-of-words), one row per node. */
 export type Features = tf.Tensor2D | SparseMatrix;
@@ -31,9 +32,9 @@ export function project(x: Features, w: tf.Tensor2D): tf.Tensor2D {
 export function dropout(x: Features, rate: number, rng: Rng): Features {
   if (rate <= 0) return x;
   const keep = 1 - rate;
-  const mask = new Float32Array(isSparse(x) ? x.values.length : x.size);
+  if (!isSparse(x)) return tf.mul(x, tensorOf<tf.Rank.R2>(x.shape, (mask) => rng.fillBernoulli(mask, keep, 1 / keep))) as tf.Tensor2D;
+  const mask = new Float32Array(x.values.length);
   rng.fillBernoulli(mask, keep, 1 / keep);
-  if (!isSparse(x)) return tf.mul(x, tf.tensor2d(mask, x.shape)) as tf.Tensor2D;
   multiplyInPlace(mask, x.values);
   return withValues(x, mask);
 }

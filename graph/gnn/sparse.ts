@@ -11,6 +11,7 @@ import * as tf from "./tf.ts";
 import { customOp } from "./custom-op.ts";
 import { fromCoo, rowNormalize, transpose, type SparseMatrix } from "./csr.ts";
 import { csrTimesDenseSimd } from "./csr-simd.ts";
+import { floatsOf, tensorOf } from "./tensor-data.ts";
 
 export { fromCoo, rowNormalize, selectRows, transpose, withValues, type Coo, type SparseMatrix } from "./csr.ts";
 
@@ -27,7 +28,8 @@ const spmmOp = customOp((input, a: SparseMatrix) => ({
 
 function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
   const d = x.shape[1];
-  return tf.tensor2d(csrTimesDense(a, x.dataSync() as Float32Array, d), [a.shape[0], d]);
+  // The operand is read inside `fill`, after the product's tensor is made: making it may move the heap.
+  return tensorOf<tf.Rank.R2>([a.shape[0], d], (out) => csrTimesDense(a, floatsOf(x), d, undefined, out));
 }
 
 /**
@@ -37,17 +39,18 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
  * Each output element is summed over the row's entries in order, rounded to float32 after every
  * addition, as a float32 output array accumulating `out += v * x` would be. WebAssembly SIMD
  * computes it where it can (csr-simd.ts); with `ids` (X is then a whole feature table, too large
- * to copy) and for products over csr-simd's MAX_BYTES, the JavaScript loop does.
+ * to copy) and for products over csr-simd's MAX_BYTES, the JavaScript loop does. Written into
+ * `out` when given (every element of it), else into a new array.
  */
-export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array): Float32Array {
-  return (ids ? undefined : csrTimesDenseSimd(a, x, d)) ?? csrTimesDenseScalar(a, x, d, ids);
+export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out?: Float32Array): Float32Array {
+  if (out && out.length !== a.shape[0] * d) throw new Error(`csrTimesDense: out holds ${out.length} numbers, the product ${a.shape[0]}x${d}`);
+  return (ids ? undefined : csrTimesDenseSimd(a, x, d, out)) ?? csrTimesDenseScalar(a, x, d, ids, out);
 }
 
 /** csrTimesDense in JavaScript: holding eight columns in locals across the entries instead of loading and storing them each time is ~1.5x faster. */
-export function csrTimesDenseScalar(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array): Float32Array {
+export function csrTimesDenseScalar(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out: Float32Array = new Float32Array(a.shape[0] * d)): Float32Array {
   const { rowPtr, values } = a;
   const cols = ids ? a.colIdx.map((c) => ids[c]!) : a.colIdx;
-  const out = new Float32Array(a.shape[0] * d);
   const f = Math.fround;
   for (let r = 0, o = 0; r < a.shape[0]; r++, o += d) {
     const start = rowPtr[r]!;

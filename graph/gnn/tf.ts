@@ -12,6 +12,6 @@ export type Variable<R extends Core.Rank = Core.Rank> = Core.Variable<R>;
 
 export const {
   Tensor, Variable,
-  abs, add, argMax, customGrad, dispose, findBackendFactory, gather, getBackend, grad, keep, logSoftmax, matMul, mul, neg, ones, pad, randomNormal, relu, reshape,
+  abs, add, argMax, customGrad, dispose, engine, findBackendFactory, gather, getBackend, grad, keep, logSoftmax, matMul, mul, neg, ones, pad, randomNormal, relu, reshape,
   scalar, setBackend, slice, softmax, square, step, sum, tensor, tensor1d, tensor2d, tidy, train, transpose, util, variable, variableGrads, version_core, zeros,
 } = core;

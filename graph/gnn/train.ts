@@ -1,5 +1,6 @@
 /** One optimisation step at a time, for a trainer that drives the loop itself. */
 import * as tf from "./tf.ts";
+import { tensorOf } from "./tensor-data.ts";
 import type { Model } from "./model.ts";
 
 /** Labelled output rows of one step: labels[i] is the class of output row i. */
@@ -25,15 +26,18 @@ export function maskedSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Arra
   let kept = 0;
   for (let i = 0; i < rows; i++) kept += mask ? mask[i]! : 1;
   if (kept === 0) throw new Error("loss: the mask keeps no rows");
-  const target = new Float32Array(rows * classes);
   for (let i = 0; i < rows; i++) {
-    const w = mask ? mask[i]! : 1;
-    if (w === 0) continue;
     const label = labels[i]!;
-    if (!(label >= 0 && label < classes)) throw new Error(`loss: label ${label} of row ${i} is not a class in 0..${classes - 1}`);
-    target[i * classes + label] = w / kept;
+    if ((mask ? mask[i]! : 1) !== 0 && !(label >= 0 && label < classes)) throw new Error(`loss: label ${label} of row ${i} is not a class in 0..${classes - 1}`);
   }
-  return tf.neg(tf.sum(tf.mul(tf.tensor2d(target, [rows, classes]), tf.logSoftmax(logits)))) as tf.Scalar;
+  const target = tensorOf<tf.Rank.R2>([rows, classes], (target) => {
+    target.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const w = mask ? mask[i]! : 1;
+      if (w !== 0) target[i * classes + labels[i]!] = w / kept;
+    }
+  });
+  return tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)))) as tf.Scalar;
 }
 
 /** Training loss of one batch: cross-entropy plus the model's weight decay. */
