@@ -21,7 +21,7 @@ import { readTrainerStates, trainerStateTopic, type TrainerState } from "../trai
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { StepClaims } from "./claims.ts";
 import { resultDifference, type Divergence } from "./compare.ts";
-import { launchToEndSeconds, readManifest, type RunManifest } from "./manifest.ts";
+import { launchToEndSeconds, readManifest, type RunManifest, type TopicRange } from "./manifest.ts";
 import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
 import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
 import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
@@ -68,15 +68,12 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const manifest = await readManifest(log, namespace, options.runId);
   const problems = await replayProblems(log, manifest);
   if (problems.length > 0) throw new ReplayRefused(`run ${manifest.id} cannot be replayed exactly:\n  - ${problems.join("\n  - ")}`);
-  const backend = await initBackend();
-
   const notes: string[] = [];
-  const { states, note } = parallel > 1 ? await resumableStates(log, manifest) : { states: new Map<number, TrainerState>(), note: "parallel 1" };
-  if (note) notes.push(note);
-  const workerCount = Math.min(parallel - 1, states.size);
-  if (!note && workerCount < parallel - 1) notes.push(`only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from`);
-  // Workers start while this thread opens the run (esbuild bundles their code in its own process).
-  // Workers that cannot start leave the steps to the threads that did.
+  const stateRange = parallel > 1 ? await resumableRange(log, manifest) : { note: "parallel 1" };
+  if (stateRange.note) notes.push(stateRange.note);
+  // Workers start first (esbuild bundles their code in its own process) and open the run while
+  // this thread does; they never take more ranges than there are states to resume from.
+  const workerCount = stateRange.range ? Math.min(parallel - 1, stateRange.range.to[0]! - (stateRange.range.from[0] ?? 0)) : 0;
   const spawned =
     workerCount > 0
       ? bundledWorkerSource(WORKER)
@@ -86,7 +83,10 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
             return [];
           })
       : Promise.resolve([]);
-  const replayer = await SegmentReplayer.open(log, manifest, { checkGraph: true }).catch(async (error: unknown) => {
+  const opened = initBackend().then(async (backend) => ({ backend, replayer: await SegmentReplayer.open(log, manifest, { checkGraph: true }) }));
+  // Read beside the run's opening, not after it: read between this thread's steps they were late for the first worker.
+  const statesRead: Promise<Resumable> = stateRange.range ? readResumableStates(log, manifest, stateRange.range) : Promise.resolve({ states: new Map() });
+  const { backend, replayer } = await opened.catch(async (error: unknown) => {
     await spawned.then((workers) => Promise.all(workers.map(stopWorker))).catch(() => undefined);
     throw error;
   });
@@ -98,6 +98,12 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
     const claims = [first];
     // Claims only ever advance, so once nothing can be split nothing ever can again.
     let exhausted = false;
+    let states: ReadonlyMap<number, TrainerState> = new Map();
+    const statesReady = statesRead.then((read) => {
+      states = read.states;
+      if (read.note) notes.push(read.note);
+      else if (stateRange.range && states.size < parallel - 1) notes.push(`only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from`);
+    });
     const take = (): Range | undefined => {
       while (!exhausted) {
         const split = splitLargest(claims, states);
@@ -121,10 +127,10 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
     // Every executor, this thread included, replays a range and then takes half of the largest left.
     const own = (async () => {
       const outcomes: SegmentOutcome[] = [];
-      for (let range: Range | undefined = { from: 0, claims: first }; range; range = take()) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress, true));
+      for (let range: Range | undefined = { from: 0, claims: first }; range; range = await statesReady.then(take)) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress, true));
       return outcomes;
     })();
-    const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, take, progress, notes)));
+    const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, () => statesReady.then(take), progress, notes)));
     const fromWorkers = running.then((runs) => settleAll(runs.map((run) => run.outcomes.catch(stopAll))));
     // Workers still opening the run when nothing is left to take stop at their next stage, not at the end of it.
     void own.finally(() => running.then((runs) => runs.forEach((run) => run.stopIfIdle()))).catch(() => undefined);
@@ -167,15 +173,22 @@ interface Range {
   readonly claims: StepClaims;
 }
 
-/**
- * The trainer states a segment can resume from (checkpoint steps after 0 and before the last),
- * or why there are none: runs recorded before carls kept them, or a state topic trimmed since.
- */
-async function resumableStates(log: Log, manifest: RunManifest): Promise<{ states: Map<number, TrainerState>; note?: string }> {
+/** The run's trainer-state range, or why segments cannot resume from it: runs recorded before carls kept states, or a state topic trimmed since. */
+async function resumableRange(log: Log, manifest: RunManifest): Promise<{ range?: TopicRange; note?: string }> {
   const range = manifest.topics.find((t) => t.topic === trainerStateTopic(manifest.namespace));
-  if (!range) return { states: new Map(), note: "the run recorded no trainer state to resume segments from" };
+  if (!range) return { note: "the run recorded no trainer state to resume segments from" };
   const problems = await rangeProblems(log, range);
-  if (problems.length > 0) return { states: new Map(), note: `its trainer state is gone (${problems.join("; ")})` };
+  return problems.length > 0 ? { note: `its trainer state is gone (${problems.join("; ")})` } : { range };
+}
+
+/** The trainer states segments can resume from, by step, or why none could be read. */
+interface Resumable {
+  readonly states: Map<number, TrainerState>;
+  readonly note?: string;
+}
+
+/** The trainer states a segment can resume from: checkpoint steps after 0 and before the last. */
+async function readResumableStates(log: Log, manifest: RunManifest, range: TopicRange): Promise<Resumable> {
   let states: Map<number, TrainerState>;
   try {
     states = await readTrainerStates(log, manifest.namespace, range.from[0] ?? 0, range.to[0] ?? 0);
@@ -217,19 +230,26 @@ interface WorkerRun {
 /**
  * Hands `worker` a range each time it is ready, until none is left. A worker that fails or is
  * stopped while it holds no range loses no step (`notes` says why it ended); one that fails in the
- * middle of a range fails the replay.
+ * middle of a range fails the replay. `take` settles after the states to resume from are read,
+ * then takes at once: a range is handed only to a worker still running.
  */
-function runWorker(worker: Worker, take: () => Range | undefined, onStep: () => void, notes: string[]): WorkerRun {
+function runWorker(worker: Worker, take: () => Promise<Range | undefined>, onStep: () => void, notes: string[]): WorkerRun {
+  let asking = false;
   let holding = false;
+  let exited = false;
   let stopped = false;
   const outcomes = new Promise<SegmentOutcome[]>((resolve, reject) => {
     const done: SegmentOutcome[] = [];
     let failure: string | undefined;
     worker.on("message", (message: WorkerMessage) => {
       if (message.kind === "ready") {
-        const range = take();
-        holding = range !== undefined;
-        worker.postMessage((range ? { from: range.from, state: range.state!, claims: range.claims.buffer } : {}) satisfies Assignment);
+        asking = true;
+        void take().then((range) => {
+          asking = false;
+          if (exited) return;
+          holding = range !== undefined;
+          worker.postMessage((range ? { from: range.from, state: range.state!, claims: range.claims.buffer } : {}) satisfies Assignment);
+        });
       } else if (message.kind === "step") onStep();
       else if (message.kind === "done") {
         holding = false;
@@ -238,6 +258,7 @@ function runWorker(worker: Worker, take: () => Range | undefined, onStep: () => 
     });
     worker.on("error", (error) => (failure ??= error.message));
     worker.on("exit", (code) => {
+      exited = true;
       if (holding) return reject(new Error(`replay worker failed: ${failure ?? `exit code ${code}`}`));
       if (failure && !stopped) notes.push(`a worker thread failed before it took steps: ${failure.split("\n")[0]}`);
       resolve(done);
@@ -246,7 +267,7 @@ function runWorker(worker: Worker, take: () => Range | undefined, onStep: () => 
   return {
     outcomes,
     stopIfIdle: () => {
-      if (holding) return;
+      if (holding || asking || exited) return;
       stopped = true;
       worker.postMessage({} satisfies Assignment);
     },
