@@ -177,6 +177,31 @@ describe("NearestIndex writes and errors", () => {
     await assert.rejects(closing.search(new Float32Array(dim), 1), /NearestIndex is closed/);
     await closing.close(); // twice is fine
   });
+
+  test("close while a write runs lets the worker stop on its own: never terminated inside hnswlib (a throwing markDelete then aborted the whole process)", async () => {
+    const missing = range(1_000_000, 200_000);
+    for (let round = 0; round < 20; round++) {
+      const closing = await NearestIndex.open({ dim });
+      await closing.upsert(Int32Array.of(1), new Float32Array(dim).fill(1));
+      // Removing labels the index lacks makes hnswlib throw into JavaScript once per label.
+      const removing = assert.rejects(closing.remove(missing), /NearestIndex is closed/);
+      await sleep(round % 5);
+      await closing.close();
+      await removing;
+    }
+  });
+
+  test("close ends a long rebuild at its next slice instead of waiting for it", async () => {
+    const closing = await NearestIndex.open({ dim, efConstruction: 400 });
+    const many = new Float32Array(50_000 * dim);
+    rng.fillUniform(many, -1, 1);
+    const building = assert.rejects(closing.rebuild(range(0, 50_000), many), /NearestIndex is closed/);
+    await sleep(50);
+    const started = performance.now();
+    await closing.close();
+    assert.ok(performance.now() - started < 1000, `close took ${(performance.now() - started).toFixed(0)} ms`);
+    await building;
+  });
 });
 
 test("exactNearest and recallAtK on a small hand-made case", () => {

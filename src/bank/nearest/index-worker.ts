@@ -26,6 +26,9 @@ export type Request =
   | { id: number; op: "remove"; labels: Int32Array }
   | { id: number; op: "search"; queries: Float32Array; k: number; exclude: Int32Array | undefined };
 
+/** Stop: a write in progress ends at its next slice, later requests are dropped, and the thread exits on its own. */
+export type Close = "close";
+
 /** `size` is the serving index's point count once the request is done. Id 0 is the ready signal. */
 export type Reply = { id: number; size: number } & ({ ok: true; labels?: Int32Array; distances?: Float32Array } | { ok: false; error: string });
 
@@ -40,6 +43,7 @@ const port = parentPort!;
 const point: number[] = new Array<number>(config.dim).fill(0); // hnswlib takes plain arrays only
 let serving = create(1);
 let writes: Promise<unknown> = Promise.resolve();
+let closing = false;
 
 function create(capacity: number): Served {
   const index = new hnswlib.HierarchicalNSW(config.space, config.dim);
@@ -66,6 +70,7 @@ async function add(target: Served, labels: Int32Array, vectors: Float32Array): P
   for (let i = 0; i < labels.length; i++) {
     if ((i & 63) === 0 && performance.now() - sliceStart > config.sliceMs) {
       await yieldToQueue();
+      if (closing) throw new Error("closed");
       sliceStart = performance.now();
     }
     target.deleted.delete(labels[i]!);
@@ -139,8 +144,14 @@ function reply(id: number, work: () => Promise<Found | void>): Promise<void> {
   );
 }
 
-port.on("message", (request: Request) => {
-  if (request.op === "search") {
+// The thread is never terminated from outside: terminated inside a native call that throws (hnswlib's
+// markDelete of a missing label, as `remove` relies on) it aborts the whole process.
+port.on("message", (request: Request | Close) => {
+  if (request === "close") {
+    closing = true;
+    void writes.finally(() => port.close());
+  } else if (closing) return;
+  else if (request.op === "search") {
     void reply(request.id, async () => {
       checkFinite("queries", request.queries);
       return search(serving, request.queries, request.k, request.exclude);

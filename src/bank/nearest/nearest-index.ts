@@ -9,7 +9,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { tsWorkerSource } from "../../ts-worker.ts";
-import type { Reply, Request, WorkerConfig } from "./index-worker.ts";
+import type { Close, Reply, Request, WorkerConfig } from "./index-worker.ts";
 import type { NearestResult, Space } from "./exact.ts";
 
 export { exactNearest, recallAtK, type NearestResult, type Space } from "./exact.ts";
@@ -49,6 +49,7 @@ export class NearestIndex {
   readonly dim: number;
   readonly space: Space;
   readonly #worker: Worker;
+  readonly #exited: Promise<void>;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #size = 0;
@@ -61,7 +62,12 @@ export class NearestIndex {
     this.#worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: config });
     this.#worker.on("message", (reply: Reply) => this.#settle(reply));
     this.#worker.on("error", (error) => this.#fail(new Error(`NearestIndex worker failed: ${error.message}`)));
-    this.#worker.on("exit", (code) => this.#fail(new Error(`NearestIndex worker exited (code ${code})`)));
+    this.#exited = new Promise((resolve) =>
+      this.#worker.on("exit", (code) => {
+        this.#fail(new Error(`NearestIndex worker exited (code ${code})`));
+        resolve();
+      }),
+    );
   }
 
   /** Starts the worker with an empty index. */
@@ -136,11 +142,14 @@ export class NearestIndex {
     return { labels: reply.labels!, distances: reply.distances!, k };
   }
 
-  /** Stops the worker. Calls still pending, and every call after, reject. */
+  /** Stops the worker and waits until it has exited. Calls still pending, and every call after, reject. */
   async close(): Promise<void> {
-    if (this.#failure) return;
-    this.#fail(new Error("NearestIndex is closed"));
-    await this.#worker.terminate();
+    if (!this.#failure) {
+      this.#fail(new Error("NearestIndex is closed"));
+      this.#worker.ref();
+      this.#worker.postMessage("close" satisfies Close);
+    }
+    await this.#exited;
   }
 
   #call(request: Unsent<Request>, transfer: ArrayBuffer[]): Promise<Reply & { ok: true }> {
