@@ -10,6 +10,7 @@ import { dropout, firstRows, glorotVariable, isSparse, project, zerosVariable, t
 import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { csrTimesDense, spmm, type SparseMatrix } from "./sparse.ts";
+import { tensorOf } from "./tensor-data.ts";
 
 export interface SageConfig extends BaseModelConfig {
   /** Number of SAGE layers (at least 2), i.e. of blocks per batch; default 2. */
@@ -67,9 +68,10 @@ export function sage(config: SageConfig): Model<SageInputs> {
   /** Self and neighbour-mean inputs of the first layer when features come from a table. */
   const tableInputs = (x: FeatureRows, block: SparseMatrix): [tf.Tensor2D, tf.Tensor2D] => {
     const n = block.shape[0];
-    const self = new Float32Array(n * x.dim);
-    for (let i = 0; i < n; i++) self.set(x.table.subarray(x.ids[i]! * x.dim, (x.ids[i]! + 1) * x.dim), i * x.dim);
-    return [tf.tensor2d(self, [n, x.dim]), tf.tensor2d(csrTimesDense(block, x.table, x.dim, x.ids), [n, x.dim])];
+    const self = tensorOf<tf.Rank.R2>([n, x.dim], (rows) => {
+      for (let i = 0; i < n; i++) rows.set(x.table.subarray(x.ids[i]! * x.dim, (x.ids[i]! + 1) * x.dim), i * x.dim);
+    });
+    return [self, tensorOf<tf.Rank.R2>([n, x.dim], (mean) => csrTimesDense(block, x.table, x.dim, x.ids, mean))];
   };
 
   const layer = (l: number, x: Features | FeatureRows, block: SparseMatrix, training: boolean): tf.Tensor2D => {
