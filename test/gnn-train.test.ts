@@ -111,6 +111,9 @@ test("weights round-trip through plain arrays, and a wrong shape is refused", ()
   assert.deepEqual(b.predict(inputs).dataSync(), a.predict(inputs).dataSync());
   const wrong = weights.map((w, i) => (i === 0 ? { ...w, shape: [1, w.values.length] } : w));
   assert.throws(() => b.setWeights(wrong), /sage\/layer0\/self has shape/);
+  const short = weights.map((w, i) => (i === 0 ? { ...w, values: w.values.subarray(1) } : w));
+  assert.throws(() => b.setWeights(short), /sage\/layer0\/self has \d+ values, its shape \[\d+,\d+\] holds \d+/);
+  assert.deepEqual(b.predict(inputs).dataSync(), a.predict(inputs).dataSync(), "a refused set changes nothing");
 });
 
 test("SAGE reads a feature table without copying rows and matches the tensor path", () => {

@@ -1,6 +1,7 @@
 /** What every GNN model offers a trainer: logits, embeddings, a regulariser and portable weights. */
 import type { Rng } from "./random.ts";
 import * as tf from "./tf.ts";
+import { floatsOf, tensorOf } from "./tensor-data.ts";
 
 /** One weight tensor as plain data (row-major), e.g. for streaming a checkpoint as bytes. */
 export interface NamedWeight {
@@ -85,7 +86,7 @@ export class WeightSet {
   }
 
   get(): NamedWeight[] {
-    return this.named.map(([name, v]) => ({ name, shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) }));
+    return this.named.map(([name, v]) => ({ name, shape: [...v.shape], values: floatsOf(v).slice() }));
   }
 
   set(weights: readonly NamedWeight[]): void {
@@ -96,10 +97,11 @@ export class WeightSet {
       if (w.shape.length !== v.shape.length || w.shape.some((n, i) => n !== v.shape[i])) {
         throw new Error(`setWeights: ${name} has shape [${w.shape}], the model expects [${v.shape}]`);
       }
+      if (w.values.length !== v.size) throw new Error(`setWeights: ${name} has ${w.values.length} values, its shape [${v.shape}] holds ${v.size}`);
     }
     if (byName.size !== this.named.length) throw new Error(`setWeights: expected ${this.named.length} weights, got ${weights.length}`);
     tf.tidy(() => {
-      for (const [name, v] of this.named) v.assign(tf.tensor(byName.get(name)!.values, v.shape));
+      for (const [name, v] of this.named) v.assign(tensorOf(v.shape, (values) => values.set(byName.get(name)!.values)));
     });
   }
 
