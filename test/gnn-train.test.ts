@@ -126,4 +126,6 @@ test("SAGE reads a feature table without copying rows and matches the tensor pat
   const viaTensor = model.forward({ features: dense, blocks }, { training: false }).dataSync();
   for (let i = 0; i < viaTable.length; i++) assert.ok(Math.abs(viaTable[i]! - viaTensor[i]!) < 1e-4);
   assert.deepEqual(model.embed({ features: table, blocks }).shape, [4, 8]);
+  const outside = { ...table, ids: Int32Array.from(table.ids, (id, i) => (i === 3 ? 300 : id)) };
+  assert.throws(() => model.forward({ features: outside, blocks }, { training: false }), /sage: features.ids\[3\] = 300 is not a row of the 300-row feature table/);
 });

@@ -43,6 +43,15 @@ export interface SageInputs {
   readonly blocks: readonly SparseMatrix[];
 }
 
+/** Every id names a row of the table (a row past its end would be read as whatever the tensor's memory held). */
+function checkTableRows(x: FeatureRows): void {
+  const rows = x.table.length / x.dim;
+  for (let i = 0; i < x.ids.length; i++) {
+    const id = x.ids[i]!;
+    if (!(id >= 0 && id < rows)) throw new Error(`sage: features.ids[${i}] = ${id} is not a row of the ${rows}-row feature table`);
+  }
+}
+
 function isFeatureRows(x: Features | FeatureRows): x is FeatureRows {
   return "table" in x;
 }
@@ -68,6 +77,7 @@ export function sage(config: SageConfig): Model<SageInputs> {
   /** Self and neighbour-mean inputs of the first layer when features come from a table. */
   const tableInputs = (x: FeatureRows, block: SparseMatrix): [tf.Tensor2D, tf.Tensor2D] => {
     const n = block.shape[0];
+    checkTableRows(x);
     const self = tensorOf<tf.Rank.R2>([n, x.dim], (rows) => {
       for (let i = 0; i < n; i++) rows.set(x.table.subarray(x.ids[i]! * x.dim, (x.ids[i]! + 1) * x.dim), i * x.dim);
     });

@@ -14,6 +14,7 @@ interface HeapBackend {
   readonly dataIdMap: { has(dataId: object): boolean };
   makeOutput(shape: readonly number[], dtype: "float32"): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  disposeData(dataId: object): boolean;
 }
 
 function heapBackend(): HeapBackend | undefined {
@@ -40,6 +41,12 @@ export function tensorOf<R extends tf.Rank>(shape: tf.ShapeMap[R], fill: (values
     return tf.tensor(values, shape) as tf.Tensor<R>;
   }
   const info = backend.makeOutput(shape, "float32");
-  fill(backend.typedArrayFromHeap(info));
+  try {
+    fill(backend.typedArrayFromHeap(info));
+  } catch (error) {
+    // Not a tensor yet, so no tidy or dispose would free it.
+    backend.disposeData(info.dataId);
+    throw error;
+  }
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }

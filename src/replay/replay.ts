@@ -11,7 +11,6 @@
  * moments, the dropout generator, the best accuracy so far) recorded there. The executors' claims
  * on steps are shared words changed by compare-and-swap (claims.ts), so each step runs once.
  */
-import { once } from "node:events";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { initBackend } from "../../graph/gnn/backend.ts";
@@ -72,9 +71,14 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const stateRange = parallel > 1 ? await resumableRange(log, manifest) : { note: "parallel 1" };
   if (stateRange.note) notes.push(stateRange.note);
   // Workers start first (esbuild bundles their code in its own process) and open the run while
-  // this thread does; they never take more ranges than there are states to resume from.
+  // this thread does. At most one per trainer-state record: a state may span several records,
+  // and a worker left without a range is told so when it asks.
   const workerCount = stateRange.range ? Math.min(parallel - 1, stateRange.range.to[0]! - (stateRange.range.from[0] ?? 0)) : 0;
-  const spawned =
+  const book = new RangeBook();
+  let done = 0;
+  let total = 0;
+  const progress = () => options.onStep?.(++done, total);
+  const spawned: Promise<Worker[]> =
     workerCount > 0
       ? bundledWorkerSource(WORKER)
           .then((source) => Array.from({ length: workerCount }, () => new Worker(source, { eval: true, workerData: { location: log.location, manifest } satisfies WorkerData })))
@@ -86,51 +90,37 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const opened = initBackend().then(async (backend) => ({ backend, replayer: await SegmentReplayer.open(log, manifest, { checkGraph: true }) }));
   // Read beside the run's opening, not after it: read between this thread's steps they were late for the first worker.
   const statesRead: Promise<Resumable> = stateRange.range ? readResumableStates(log, manifest, stateRange.range) : Promise.resolve({ states: new Map() });
+  const first = opened.then(({ replayer }) => book.start((total = replayer.steps)));
+  // Ranges are handed out once the run is open and the states are read.
+  const ready = Promise.all([first, statesRead]).then(([, read]) => {
+    book.resumeFrom(read.states);
+    if (read.note) notes.push(read.note);
+    else if (stateRange.range && read.states.size < parallel - 1) notes.push(`only ${read.states.size} checkpoint${read.states.size === 1 ? "" : "s"} to resume from`);
+  });
+  // When the opening fails, these fail with it; the failure is reported once, below.
+  first.catch(() => undefined);
+  ready.catch(() => undefined);
+  // Listening from the start: a worker may fail and exit before this thread has opened the run.
+  const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, ready, () => book.take(), progress, notes)));
   const { backend, replayer } = await opened.catch(async (error: unknown) => {
-    await spawned.then((workers) => Promise.all(workers.map(stopWorker))).catch(() => undefined);
+    book.stopAll();
+    const runs = await running;
+    runs.forEach((run) => run.stopIfIdle());
+    await Promise.allSettled(runs.map((run) => run.outcomes));
     throw error;
   });
   try {
-    const total = replayer.steps;
-    let done = 0;
-    const progress = () => options.onStep?.(++done, total);
-    const first = StepClaims.create(0, total);
-    const claims = [first];
-    // Claims only ever advance, so once nothing can be split nothing ever can again.
-    let exhausted = false;
-    let states: ReadonlyMap<number, TrainerState> = new Map();
-    const statesReady = statesRead.then((read) => {
-      states = read.states;
-      if (read.note) notes.push(read.note);
-      else if (stateRange.range && states.size < parallel - 1) notes.push(`only ${states.size} checkpoint${states.size === 1 ? "" : "s"} to resume from`);
-    });
-    const take = (): Range | undefined => {
-      while (!exhausted) {
-        const split = splitLargest(claims, states);
-        if (!split) exhausted = true;
-        else if (split.victim.shrink(split.claimed, split.at)) {
-          const taken = StepClaims.create(split.at, split.end);
-          claims.push(taken);
-          return { from: split.at, state: states.get(split.at)!, claims: taken };
-        }
-      }
-      return undefined;
-    };
     // One executor failing ends the others' ranges where they are, so that all settle soon.
     const stopAll = (error: unknown): never => {
-      exhausted = true;
-      for (const claim of claims) {
-        for (let now = claim.read().claimed; !claim.shrink(now, now); now = claim.read().claimed);
-      }
+      book.stopAll();
       throw error;
     };
     // Every executor, this thread included, replays a range and then takes half of the largest left.
     const own = (async () => {
       const outcomes: SegmentOutcome[] = [];
-      for (let range: Range | undefined = { from: 0, claims: first }; range; range = await statesReady.then(take)) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress, true));
+      for (let range: Range | undefined = { from: 0, claims: await first }; range; range = await ready.then(() => book.take())) outcomes.push(await replayer.run(range.from, range.state, range.claims, progress, true));
       return outcomes;
     })();
-    const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, () => statesReady.then(take), progress, notes)));
     const fromWorkers = running.then((runs) => settleAll(runs.map((run) => run.outcomes.catch(stopAll))));
     // Workers still opening the run when nothing is left to take stop at their next stage, not at the end of it.
     void own.finally(() => running.then((runs) => runs.forEach((run) => run.stopIfIdle()))).catch(() => undefined);
@@ -171,6 +161,48 @@ interface Range {
   readonly from: number;
   readonly state?: TrainerState;
   readonly claims: StepClaims;
+}
+
+/** The run's steps as the executors hold them: each one's claims, and where a new range may start. */
+class RangeBook {
+  private readonly claims: StepClaims[] = [];
+  private states: ReadonlyMap<number, TrainerState> = new Map();
+  // Claims only ever advance, so once nothing can be split nothing ever can again.
+  private exhausted = false;
+
+  /** The first executor's claims: every step of the run. */
+  start(total: number): StepClaims {
+    const first = StepClaims.create(0, total);
+    this.claims.push(first);
+    return first;
+  }
+
+  /** The trainer states ranges may resume from. */
+  resumeFrom(states: ReadonlyMap<number, TrainerState>): void {
+    this.states = states;
+  }
+
+  /** The second half of what the executor with the most steps left has left, from a state; undefined when nothing can be split. */
+  take(): Range | undefined {
+    while (!this.exhausted) {
+      const split = splitLargest(this.claims, this.states);
+      if (!split) this.exhausted = true;
+      else if (split.victim.shrink(split.claimed, split.at)) {
+        const taken = StepClaims.create(split.at, split.end);
+        this.claims.push(taken);
+        return { from: split.at, state: this.states.get(split.at)!, claims: taken };
+      }
+    }
+    return undefined;
+  }
+
+  /** Ends every executor's range where it is, and hands out no more. */
+  stopAll(): void {
+    this.exhausted = true;
+    for (const claim of this.claims) {
+      for (let now = claim.read().claimed; !claim.shrink(now, now); now = claim.read().claimed);
+    }
+  }
 }
 
 /** The run's trainer-state range, or why segments cannot resume from it: runs recorded before carls kept states, or a state topic trimmed since. */
@@ -228,12 +260,14 @@ interface WorkerRun {
 }
 
 /**
- * Hands `worker` a range each time it is ready, until none is left. A worker that fails or is
- * stopped while it holds no range loses no step (`notes` says why it ended); one that fails in the
- * middle of a range fails the replay. `take` settles after the states to resume from are read,
- * then takes at once: a range is handed only to a worker still running.
+ * Hands `worker` a range each time it is ready, until none is left: once `ready` has settled, and
+ * only while the worker still runs (a range taken for a worker that has exited would be lost).
+ * Nothing is left when `ready` failed. A worker that fails or is stopped while it holds no range
+ * loses no step (`notes` says why it ended); one that fails in the middle of a range fails the
+ * replay. A worker is never terminated: terminated inside a native call (its log closing) it can
+ * abort the whole process; told that nothing is left, it stops at its next stage.
  */
-function runWorker(worker: Worker, take: () => Promise<Range | undefined>, onStep: () => void, notes: string[]): WorkerRun {
+function runWorker(worker: Worker, ready: Promise<unknown>, take: () => Range | undefined, onStep: () => void, notes: string[]): WorkerRun {
   let asking = false;
   let holding = false;
   let exited = false;
@@ -244,9 +278,13 @@ function runWorker(worker: Worker, take: () => Promise<Range | undefined>, onSte
     worker.on("message", (message: WorkerMessage) => {
       if (message.kind === "ready") {
         asking = true;
-        void take().then((range) => {
+        void ready.then(
+          () => true,
+          () => false,
+        ).then((open) => {
           asking = false;
           if (exited) return;
+          const range = open ? take() : undefined;
           holding = range !== undefined;
           worker.postMessage((range ? { from: range.from, state: range.state!, claims: range.claims.buffer } : {}) satisfies Assignment);
         });
@@ -272,16 +310,6 @@ function runWorker(worker: Worker, take: () => Promise<Range | undefined>, onSte
       worker.postMessage({} satisfies Assignment);
     },
   };
-}
-
-/**
- * Asks a worker that holds no range to stop and waits until it has: a worker terminated from
- * outside can die inside a native call (its log closing) and abort the whole process.
- */
-async function stopWorker(worker: Worker): Promise<void> {
-  const exited = once(worker, "exit");
-  worker.postMessage({} satisfies Assignment);
-  await exited;
 }
 
 /** Waits for every promise; then the values, or the first rejection. */

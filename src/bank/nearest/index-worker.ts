@@ -78,8 +78,15 @@ async function add(target: Served, labels: Int32Array, vectors: Float32Array): P
   }
 }
 
-function remove(target: Served, labels: Int32Array): void {
-  for (const label of labels) {
+async function remove(target: Served, labels: Int32Array): Promise<void> {
+  let sliceStart = performance.now();
+  for (let i = 0; i < labels.length; i++) {
+    if ((i & 1023) === 0 && performance.now() - sliceStart > config.sliceMs) {
+      await yieldToQueue();
+      if (closing) throw new Error("closed");
+      sliceStart = performance.now();
+    }
+    const label = labels[i]!;
     if (target.deleted.has(label)) continue;
     try {
       target.index.markDelete(label);
@@ -123,6 +130,7 @@ function checkFinite(name: string, values: Float32Array): void {
 }
 
 async function write(request: Exclude<Request, { op: "search" }>): Promise<void> {
+  if (closing) throw new Error("closed");
   if (request.op !== "remove") checkFinite("vectors", request.vectors);
   if (request.op === "upsert") return add(serving, request.labels, request.vectors);
   if (request.op === "remove") return remove(serving, request.labels);

@@ -5,7 +5,7 @@
  *
  * Ordering: writes (`rebuild`, `upsert`, `remove`) apply one after another, in call order.
  * Searches are answered as they arrive, from the index serving at that moment: during a
- * rebuild that is the old index, and it may show part of an upsert still being applied.
+ * rebuild that is the old index, and it may show part of an upsert or removal still being applied.
  */
 import { Worker } from "node:worker_threads";
 import { tsWorkerSource } from "../../ts-worker.ts";
@@ -142,7 +142,10 @@ export class NearestIndex {
     return { labels: reply.labels!, distances: reply.distances!, k };
   }
 
-  /** Stops the worker and waits until it has exited. Calls still pending, and every call after, reject. */
+  /**
+   * Stops the worker and waits until it has exited: a write in progress ends at its next slice
+   * (~10 ms), a search in progress once it is answered. Calls still pending, and every call after, reject.
+   */
   async close(): Promise<void> {
     if (!this.#failure) {
       this.#fail(new Error("NearestIndex is closed"));
