@@ -10,7 +10,7 @@ import { COMPACTION_MARKER_KEY, openKafkaLog } from "../src/log/kafka/index.ts";
 import { partitionForKey } from "../src/log/partitioner.ts";
 import { columnKey, columnValue } from "../src/log/columns.ts";
 import { ColumnsSink } from "../src/log/kafka/columns-sink.ts";
-import { RecordCursor, decodeRecordBatches, encodeRecordBatch, type DecodedBatch } from "../src/log/kafka/record-batch.ts";
+import { CorruptRecordBatch, RecordCursor, decodeRecordBatches, encodeRecordBatch, type DecodedBatch } from "../src/log/kafka/record-batch.ts";
 import type { GroupConsumer, Log, LogRecord, PolledBatch, RecordColumns } from "../src/log/types.ts";
 import { ensureKafkaBroker, type KafkaBroker } from "./support/kafka-broker.ts";
 
@@ -119,6 +119,38 @@ describe("columns of a Kafka read", () => {
       } else assert.ok(!cursor.keyEquals(Uint8Array.of(1)));
     }
     assert.ok(!cursor.next());
+  });
+});
+
+describe("a corrupt record batch", () => {
+  const records = ["a", "bb", "ccc"].map((v, i) => ({ key: enc(`k${i}`), value: enc(v), headers: undefined, timestamp: 1000 + i }));
+  const readAll = (buf: Buffer) => {
+    const cursor = new RecordCursor();
+    const values: (string | null)[] = [];
+    for (const batch of decodeRecordBatches(buf)) {
+      cursor.reset(batch);
+      while (cursor.next()) values.push(dec(cursor.record().value));
+    }
+    return values;
+  };
+
+  it("reads as it was written when intact", () => {
+    assert.deepEqual(readAll(encodeRecordBatch(records)), ["a", "bb", "ccc"]);
+  });
+
+  it("fails with CorruptRecordBatch, not garbage, when it counts more records than it holds", () => {
+    const buf = encodeRecordBatch(records);
+    buf.writeInt32BE(4, 57); // the record count
+    assert.throws(() => readAll(buf), (error: Error) => error instanceof CorruptRecordBatch && /record batch at offset 0 is corrupt: it holds fewer records than the 4 it counts/.test(error.message));
+  });
+
+  it("fails with CorruptRecordBatch when a record's length runs past the batch or its fields past the record", () => {
+    const longer = encodeRecordBatch(records);
+    longer[61] = 0x7e; // the first record's length (a one-byte zigzag varint): 63 bytes, past the batch
+    assert.throws(() => readAll(longer), /record batch at offset 0 is corrupt: a record of 63 bytes does not fit in it/);
+    const shorter = encodeRecordBatch(records);
+    shorter[61] = 0x04; // 2 bytes: its fields run on past them
+    assert.throws(() => readAll(shorter), /record batch at offset 0 is corrupt: the fields of the record at offset 0 overrun its length/);
   });
 });
 

@@ -23,6 +23,8 @@ export interface DecodedBatch {
   readonly buf: Buffer;
   /** Where the first record starts in `buf`. */
   readonly pos: number;
+  /** Where the batch's records end in `buf`. */
+  readonly end: number;
   /** Records in the batch; 0 for a control (transaction marker) batch. */
   readonly count: number;
   readonly baseTimestamp: number;
@@ -186,6 +188,7 @@ export class RecordCursor {
   buf: Buffer = Buffer.alloc(0);
   private reader = new RecordReader(this.buf, 0);
   private left = 0;
+  private end = 0;
   private headersAt = 0;
   private batch: DecodedBatch | undefined;
 
@@ -195,16 +198,19 @@ export class RecordCursor {
     this.buf = batch.buf;
     this.reader = new RecordReader(batch.buf, batch.pos);
     this.left = batch.count;
+    this.end = batch.end;
   }
 
-  /** Moves to the next record; false when the batch has no more. */
+  /** Moves to the next record; false when the batch has no more. Throws `CorruptRecordBatch` where a record does not fit in its batch. */
   next(): boolean {
     if (this.left === 0) return false;
     this.left--;
     const reader = this.reader;
     const batch = this.batch!;
+    if (reader.pos >= this.end) throw corrupt(batch, `it holds fewer records than the ${batch.count} it counts`);
     const length = reader.varint();
     const end = reader.pos + length;
+    if (!(length > 0 && end <= this.end)) throw corrupt(batch, `a record of ${length} bytes does not fit in it`);
     reader.pos++; // record attributes
     const timestampDelta = reader.varint();
     this.offset = batch.baseOffset + reader.varint();
@@ -217,6 +223,7 @@ export class RecordCursor {
     if (this.valueLength > 0) reader.pos += this.valueLength;
     this.headerCount = reader.varint();
     this.headersAt = reader.pos;
+    if (reader.pos > end) throw corrupt(batch, `the fields of the record at offset ${this.offset} overrun its length`);
     reader.pos = end;
     return true;
   }
@@ -247,6 +254,13 @@ export class RecordCursor {
   }
 }
 
+/** A record batch whose records do not fit its bytes (Kafka's CRC is not verified on read, as librdkafka does by default). */
+export class CorruptRecordBatch extends Error {
+  override readonly name = "CorruptRecordBatch";
+}
+
+const corrupt = (batch: DecodedBatch, why: string) => new CorruptRecordBatch(`record batch at offset ${batch.baseOffset} is corrupt: ${why}`);
+
 function readHeaders(reader: RecordReader, count: number): Headers {
   const headers: Record<string, Bytes> = {};
   for (let h = 0; h < count; h++) {
@@ -276,16 +290,16 @@ export function* decodeRecordBatches(buf: Buffer): Generator<DecodedBatch> {
     const baseTimestamp = Number(buf.readBigInt64BE(start + 27));
     const appendTime = attributes & LOG_APPEND_TIME ? Number(buf.readBigInt64BE(start + 35)) : null;
     if (attributes & CONTROL) {
-      yield { baseOffset, lastOffset, buf, pos: end, count: 0, baseTimestamp, appendTime };
+      yield { baseOffset, lastOffset, buf, pos: end, end, count: 0, baseTimestamp, appendTime };
       continue;
     }
     const count = buf.readInt32BE(start + 57);
     const codec = attributes & COMPRESSION_MASK;
     if (codec === 0) {
-      yield { baseOffset, lastOffset, buf, pos: start + BATCH_HEADER_BYTES, count, baseTimestamp, appendTime };
+      yield { baseOffset, lastOffset, buf, pos: start + BATCH_HEADER_BYTES, end, count, baseTimestamp, appendTime };
     } else if (codec === GZIP) {
       const inflated = gunzipSync(buf.subarray(start + BATCH_HEADER_BYTES, end));
-      yield { baseOffset, lastOffset, buf: inflated, pos: 0, count, baseTimestamp, appendTime };
+      yield { baseOffset, lastOffset, buf: inflated, pos: 0, end: inflated.length, count, baseTimestamp, appendTime };
     } else {
       throw new Error(`record batch at offset ${baseOffset} is compressed with ${CODECS[codec] ?? codec}; carls reads only uncompressed and gzip batches`);
     }
