@@ -61,40 +61,44 @@ function load(vectors: Float32Array, row: number): number[] {
 
 const yieldToQueue = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * `each(0)` .. `each(count - 1)`, letting queued searches in whenever a slice has held the thread
+ * past `sliceMs` (the clock is read every `checkEvery` items), and ending early once closing.
+ */
+async function inSlices(count: number, checkEvery: number, each: (i: number) => void): Promise<void> {
+  let sliceStart = performance.now();
+  for (let i = 0; i < count; i++) {
+    if (i % checkEvery === 0 && performance.now() - sliceStart > config.sliceMs) {
+      await yieldToQueue();
+      if (closing) throw new Error("closed");
+      sliceStart = performance.now();
+    }
+    each(i);
+  }
+}
+
 /** addPoint overwrites a label already present (and revives one marked deleted). */
 async function add(target: Served, labels: Int32Array, vectors: Float32Array): Promise<void> {
   const { index } = target;
   const need = index.getCurrentCount() + labels.length;
   if (need > index.getMaxElements()) index.resizeIndex(Math.max(need, 2 * index.getMaxElements()));
-  let sliceStart = performance.now();
-  for (let i = 0; i < labels.length; i++) {
-    if ((i & 63) === 0 && performance.now() - sliceStart > config.sliceMs) {
-      await yieldToQueue();
-      if (closing) throw new Error("closed");
-      sliceStart = performance.now();
-    }
+  await inSlices(labels.length, 64, (i) => {
     target.deleted.delete(labels[i]!);
     index.addPoint(load(vectors, i), labels[i]!);
-  }
+  });
 }
 
-async function remove(target: Served, labels: Int32Array): Promise<void> {
-  let sliceStart = performance.now();
-  for (let i = 0; i < labels.length; i++) {
-    if ((i & 1023) === 0 && performance.now() - sliceStart > config.sliceMs) {
-      await yieldToQueue();
-      if (closing) throw new Error("closed");
-      sliceStart = performance.now();
-    }
+function remove(target: Served, labels: Int32Array): Promise<void> {
+  return inSlices(labels.length, 1024, (i) => {
     const label = labels[i]!;
-    if (target.deleted.has(label)) continue;
+    if (target.deleted.has(label)) return;
     try {
       target.index.markDelete(label);
       target.deleted.add(label);
     } catch {
       // not in the index: removing it is a no-op
     }
-  }
+  });
 }
 
 interface Found {
