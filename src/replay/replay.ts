@@ -90,7 +90,10 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const opened = initBackend().then(async (backend) => ({ backend, replayer: await SegmentReplayer.open(log, manifest, { checkGraph: true }) }));
   // Read beside the run's opening, not after it: read between this thread's steps they were late for the first worker.
   const statesRead: Promise<Resumable> = stateRange.range ? readResumableStates(log, manifest, stateRange.range) : Promise.resolve({ states: new Map() });
-  const first = opened.then(({ replayer }) => book.start((total = replayer.steps)));
+  const first = opened.then(({ replayer }) => {
+    total = replayer.steps;
+    return book.start(total);
+  });
   // Ranges are handed out once the run is open and the states are read.
   const ready = Promise.all([first, statesRead]).then(([, read]) => {
     book.resumeFrom(read.states);
