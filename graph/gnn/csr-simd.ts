@@ -40,7 +40,8 @@ export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, o
   const rows = a.shape[0];
   const parts = [a.rowPtr.subarray(0, rows + 1), a.colIdx, a.values, x] as const;
   const outBytes = 4 * rows * d;
-  const total = parts.reduce((n, part) => n + aligned(part.byteLength), 0) + outBytes;
+  // The kernel's last vector of a row may load up to 12 bytes past x: they must be memory.
+  const total = parts.reduce((n, part) => n + aligned(part.byteLength), 0) + outBytes + 16;
   if (total > MAX_BYTES) return undefined;
   const k = load();
   if (!k) return undefined;

@@ -36,8 +36,8 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
  * Row-major (rows × d) A · X for X row-major with d columns. With `ids`, column c of A reads row
  * ids[c] of X instead of row c (A times a row selection of X, without copying the rows).
  *
- * Each output element is summed over the row's entries in order, rounded to float32 after every
- * addition, as a float32 output array accumulating `out += v * x` would be. WebAssembly SIMD
+ * Each output element is summed over the row's entries in order in float32: each product rounded
+ * to float32, then added and rounded again (no fused multiply-add), as float32 arithmetic does. WebAssembly SIMD
  * computes it where it can (csr-simd.ts); with `ids` (X is then a whole feature table, too large
  * to copy) and for products over csr-simd's MAX_BYTES, the JavaScript loop does. Written into
  * `out` when given (every element of it), else into a new array.
@@ -61,14 +61,14 @@ export function csrTimesDenseScalar(a: SparseMatrix, x: Float32Array, d: number,
       for (let p = start; p < end; p++) {
         const v = values[p]!;
         const xo = cols[p]! * d + k;
-        s0 = f(s0 + v * x[xo]!);
-        s1 = f(s1 + v * x[xo + 1]!);
-        s2 = f(s2 + v * x[xo + 2]!);
-        s3 = f(s3 + v * x[xo + 3]!);
-        s4 = f(s4 + v * x[xo + 4]!);
-        s5 = f(s5 + v * x[xo + 5]!);
-        s6 = f(s6 + v * x[xo + 6]!);
-        s7 = f(s7 + v * x[xo + 7]!);
+        s0 = f(s0 + f(v * x[xo]!));
+        s1 = f(s1 + f(v * x[xo + 1]!));
+        s2 = f(s2 + f(v * x[xo + 2]!));
+        s3 = f(s3 + f(v * x[xo + 3]!));
+        s4 = f(s4 + f(v * x[xo + 4]!));
+        s5 = f(s5 + f(v * x[xo + 5]!));
+        s6 = f(s6 + f(v * x[xo + 6]!));
+        s7 = f(s7 + f(v * x[xo + 7]!));
       }
       out[o + k] = s0;
       out[o + k + 1] = s1;
@@ -84,10 +84,10 @@ export function csrTimesDenseScalar(a: SparseMatrix, x: Float32Array, d: number,
       for (let p = start; p < end; p++) {
         const v = values[p]!;
         const xo = cols[p]! * d + k;
-        s0 = f(s0 + v * x[xo]!);
-        s1 = f(s1 + v * x[xo + 1]!);
-        s2 = f(s2 + v * x[xo + 2]!);
-        s3 = f(s3 + v * x[xo + 3]!);
+        s0 = f(s0 + f(v * x[xo]!));
+        s1 = f(s1 + f(v * x[xo + 1]!));
+        s2 = f(s2 + f(v * x[xo + 2]!));
+        s3 = f(s3 + f(v * x[xo + 3]!));
       }
       out[o + k] = s0;
       out[o + k + 1] = s1;
@@ -96,7 +96,7 @@ export function csrTimesDenseScalar(a: SparseMatrix, x: Float32Array, d: number,
     }
     for (; k < d; k++) {
       let s = 0;
-      for (let p = start; p < end; p++) s = f(s + values[p]! * x[cols[p]! * d + k]!);
+      for (let p = start; p < end; p++) s = f(s + f(values[p]! * x[cols[p]! * d + k]!));
       out[o + k] = s;
     }
   }
