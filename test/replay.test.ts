@@ -143,6 +143,8 @@ describe("replay refuses and reports", { timeout: 300_000 }, () => {
       const runs = (args: string[]) => runTsx(CLI, [...args, "--log", backend.url, "--namespace", namespace], 120_000);
       assert.match(await runs(["runs"]), new RegExp(`^${run.id}  completed .* gcn  tfjs \\w+  test \\d+\\.\\d %, 40 steps\\n  replayable; needs ${namespace}\\.graph\\.nodes up to `));
       assert.match(await runs(["replay", run.id]), /identical: every step's loss, terms, accuracy and bank versions, every checkpoint's weights and the result match bit for bit/);
+      await writeManifest(log, { ...run, versions: { ...run.versions, carls: "0.0.1" } });
+      assert.match(await runs(["replay", run.id]), /\nnote: the run was recorded by carls 0\.0\.1, this is carls \d+\.\d+\.\d+; bit-identical results are only expected from the same version/);
       await log.deleteTopic(`${namespace}.kb.pseudo-labels.history`);
       const problems = await replayProblems(log, run);
       assert.equal(problems.length, 1);

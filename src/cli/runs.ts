@@ -48,6 +48,7 @@ export async function replayCommand(options: { log: string; namespace: string; r
     const segments = `${report.segments} segment${report.segments === 1 ? "" : "s"} on ${report.threads} thread${report.threads === 1 ? "" : "s"}${report.threadsNote ? ` (${report.threadsNote})` : ""}`;
     process.stdout.write(`replayed ${report.runId}: ${report.steps} steps in ${segments}, ${report.checkpointsCompared} checkpoints compared, tfjs ${report.backend}, ${report.seconds.toFixed(2)} s${speed}\n`);
     if (report.backend !== report.originalBackend) process.stdout.write(`note: the run trained on tfjs ${report.originalBackend}; bit-identical results are only expected on the same backend\n`);
+    if (report.carls !== report.originalCarls) process.stdout.write(`note: the run was recorded by carls ${report.originalCarls}, this is carls ${report.carls}; bit-identical results are only expected from the same version (its numerics may have changed)\n`);
     if (report.identical) {
       process.stdout.write("identical: every step's loss, terms, accuracy and bank versions, every checkpoint's weights and the result match bit for bit\n");
       return { code: 0, report };

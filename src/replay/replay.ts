@@ -20,7 +20,7 @@ import { readTrainerStates, trainerStateTopic, type TrainerState } from "../trai
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { StepClaims } from "./claims.ts";
 import { resultDifference, type Divergence } from "./compare.ts";
-import { launchToEndSeconds, readManifest, type RunManifest, type TopicRange } from "./manifest.ts";
+import { launchToEndSeconds, packageVersions, readManifest, type RunManifest, type TopicRange } from "./manifest.ts";
 import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
 import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
 import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
@@ -52,6 +52,9 @@ export interface ReplayReport {
   readonly threadsNote?: string;
   readonly backend: string;
   readonly originalBackend: string;
+  /** carls's version here, and the one that recorded the run (numerics may change between versions). */
+  readonly carls: string;
+  readonly originalCarls: string;
   readonly seconds: number;
   /** The original trainer's wall time. */
   readonly originalSeconds: number | undefined;
@@ -150,6 +153,8 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
       ...(threads < parallel ? { threadsNote: notes.length > 0 ? notes.join("; ") : "the other threads were ready only when too few steps were left to split" } : {}),
       backend: backend.name,
       originalBackend: manifest.backend,
+      carls: packageVersions().carls,
+      originalCarls: manifest.versions.carls,
       seconds: (performance.now() - started) / 1000,
       originalSeconds: manifest.seconds,
       originalRunSeconds: launchToEndSeconds(manifest),
