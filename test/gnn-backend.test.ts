@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { test } from "node:test";
 import { initBackend } from "../graph/gnn/backend.ts";
 import * as tf from "../graph/gnn/tf.ts";
+import { core } from "../graph/gnn/tf-core.ts";
 
 const nativeInstalled = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"].some((pkg) => {
   try {
@@ -71,4 +72,21 @@ test("the tf that graph/gnn/index.ts offers is all of tfjs-core, the instance ca
   assert.equal(offered.memory, required.memory);
   assert.equal(offered.tensor2d, tf.tensor2d, "one tfjs-core, whichever way it was loaded");
   assert.ok(offered.getGradient("BatchMatMul") !== undefined, "carls' gradients are registered on it");
+});
+
+test("on wasm a clone (what tfjs makes of every tensor a gradient saves) shares its data, and outlives the original", async () => {
+  await capturingStderr(() => initBackend("wasm"));
+  const buffersBefore = core.memory().numDataBuffers;
+  const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+  const y = core.clone(x);
+  assert.equal(core.memory().numDataBuffers - buffersBefore, 1, "no second copy of the data");
+  x.dispose();
+  assert.deepEqual([...y.dataSync()], [1, 2, 3, 4]);
+  y.dispose();
+  assert.equal(core.memory().numDataBuffers, buffersBefore);
+  // The gradient that saves them still sees the values it saved.
+  const w = core.variable(tf.tensor2d([1, -1, 2, 0.5], [2, 2]));
+  const grads = core.variableGrads(() => tf.sum(tf.mul(tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), w), tf.tensor2d([1, 0, 0, 1], [2, 2]))) as tf.Scalar, [w]);
+  assert.deepEqual([...grads.grads[w.name]!.dataSync()], [1, 3, 2, 4]);
+  w.dispose();
 });

@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type * as Core from "@tensorflow/tfjs-core";
 import { core as tf } from "./tf-core.ts";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -25,6 +26,21 @@ const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] a
 const require = createRequire(import.meta.url);
 require("@tensorflow/tfjs-backend-cpu");
 const { setWasmPaths } = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
+
+// tfjs clones every tensor a gradient saves (Identity): the wasm backend's Identity copies the
+// data (two copies of the dropped input a step for a dense first layer), the cpu backend's shares
+// it. Tensors are immutable and wasm counts each data's references (its Reshape shares them too),
+// so sharing is as safe there.
+tf.unregisterKernel(tf.Identity, "wasm");
+tf.registerKernel({
+  kernelName: tf.Identity,
+  backendName: "wasm",
+  kernelFunc: ({ inputs, backend }) => {
+    const x = inputs.x as Core.TensorInfo;
+    (backend as Core.KernelBackend & { incRef(dataId: Core.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  },
+});
 
 let current: Promise<BackendInfo> | undefined;
 let currentKey: string | undefined;
