@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { before, test } from "node:test";
 import { initBackend } from "../graph/gnn/backend.ts";
 import { gcn } from "../graph/gnn/gcn.ts";
+import { mlp } from "../graph/gnn/mlp.ts";
 import type { Features } from "../graph/gnn/layers.ts";
 import { loadPlanetoidCsv } from "../graph/gnn/planetoid-csv.ts";
 import { sage } from "../graph/gnn/sage.ts";
@@ -129,3 +130,34 @@ test("SAGE reads a feature table without copying rows and matches the tensor pat
   const outside = { ...table, ids: Int32Array.from(table.ids, (id, i) => (i === 3 ? 300 : id)) };
   assert.throws(() => model.forward({ features: outside, blocks }, { training: false }), /sage: features.ids\[3\] = 300 is not a row of the 300-row feature table/);
 });
+
+test("the MLP computes chosen rows alone: the same logits as those rows of every node's, dense or sparse", () => {
+  const s = syntheticGraph({ numNodes: 400, classes: 4, avgDegree: 4, featureDim: 24, seed: 3 });
+  const dense = tf.tensor2d(s.features, [400, 24]);
+  const sparse = denseToSparse(s.features, 24);
+  const model = mlp({ inputDim: 24, hiddenDim: 16, classes: 4, seed: 9 });
+  const rows = Int32Array.of(399, 0, 17, 17, 250);
+  for (const features of [dense, sparse]) {
+    const all = model.forward({ features }, { training: false }).arraySync();
+    const subset = model.inputsOfRows!({ features }, rows);
+    const some = model.forward(subset.inputs, { training: false }).arraySync();
+    assert.deepEqual(some, Array.from(rows, (r) => all[r]));
+    subset.dispose();
+  }
+  assert.throws(() => model.inputsOfRows!({ features: dense }, Int32Array.of(3, 400)), /mlp: row 400 is not one of the 400 rows of the features/);
+  dense.dispose();
+  model.dispose();
+});
+
+/** The non-zeros of a row-major dense matrix with `d` columns, as CSR. */
+function denseToSparse(values: Float32Array, d: number): SparseMatrix {
+  const rows = values.length / d;
+  const rowPtr = new Int32Array(rows + 1);
+  const colIdx: number[] = [];
+  const kept: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < d; c++) if (values[r * d + c] !== 0) (colIdx.push(c), kept.push(values[r * d + c]!));
+    rowPtr[r + 1] = colIdx.length;
+  }
+  return { shape: [rows, d], rowPtr, colIdx: Int32Array.from(colIdx), values: Float32Array.from(kept) };
+}

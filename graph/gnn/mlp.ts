@@ -6,7 +6,9 @@
  * It reads no graph: every output row depends on that node's features alone.
  */
 import * as tf from "./tf.ts";
-import { dropout, glorotVariable, project, zerosVariable, type Features } from "./layers.ts";
+import { dropout, glorotVariable, isSparse, project, zerosVariable, type Features } from "./layers.ts";
+import { selectRows } from "./sparse.ts";
+import { floatsOf, tensorOf } from "./tensor-data.ts";
 import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 
@@ -62,5 +64,19 @@ export function mlp(config: MlpConfig): Model<MlpInputs> {
       return dense(opts.training ? dropout(h, rate, dropoutRng) : h, w1, b1);
     });
 
-  return assembleModel({ kind: "mlp", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), weights, decayed: [w0], decay, random: dropoutRng });
+  const inputsOfRows = (inputs: MlpInputs, rows: Int32Array) => {
+    const { features } = inputs;
+    const outside = rows.find((row) => !(row >= 0 && row < features.shape[0]));
+    if (outside !== undefined) throw new Error(`mlp: row ${outside} is not one of the ${features.shape[0]} rows of the features`);
+    if (isSparse(features)) return { inputs: { features: selectRows(features, rows) }, dispose: () => undefined };
+    const d = features.shape[1];
+    // The operand is read inside `fill`, after the selection's tensor is made: making it may move the heap.
+    const selected = tensorOf<tf.Rank.R2>([rows.length, d], (out) => {
+      const all = floatsOf(features);
+      rows.forEach((row, i) => out.set(all.subarray(row * d, (row + 1) * d), i * d));
+    });
+    return { inputs: { features: selected }, dispose: () => selected.dispose() };
+  };
+
+  return assembleModel({ kind: "mlp", forward, embed: (inputs) => tf.tidy(() => hidden(inputs, false)), inputsOfRows, weights, decayed: [w0], decay, random: dropoutRng });
 }

@@ -18,6 +18,12 @@ export interface Model<I> {
   embed(inputs: I): tf.Tensor2D;
   /** Class probabilities, without dropout. */
   predict(inputs: I): tf.Tensor2D;
+  /**
+   * Inputs whose forward gives only `rows`' logits, in that order: offered by models whose output
+   * rows each depend on their own node's inputs alone (the MLP), so that measuring a few nodes
+   * does not compute every node.
+   */
+  inputsOfRows?(inputs: I, rows: Int32Array): { readonly inputs: I; dispose(): void };
   /** The weight-decay term added to the training loss. */
   regularization(): tf.Scalar;
   readonly variables: readonly tf.Variable[];
@@ -49,17 +55,19 @@ export function assembleModel<I>(parts: {
   readonly kind: string;
   readonly forward: Model<I>["forward"];
   readonly embed: Model<I>["embed"];
+  readonly inputsOfRows?: Model<I>["inputsOfRows"];
   readonly weights: WeightSet;
   readonly decayed: readonly tf.Variable[];
   readonly decay: number;
   /** The generator of the model's dropout masks. */
   readonly random: Rng;
 }): Model<I> {
-  const { kind, forward, embed, weights, decayed, decay, random } = parts;
+  const { kind, forward, embed, inputsOfRows, weights, decayed, decay, random } = parts;
   return {
     kind,
     forward,
     embed,
+    ...(inputsOfRows ? { inputsOfRows } : {}),
     predict: (inputs) => tf.tidy(() => tf.softmax(forward(inputs, { training: false }))),
     regularization: () => l2Penalty(decayed, decay),
     variables: weights.variables,

@@ -72,9 +72,7 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
   const { graph, model, inputs, resume } = setup;
   const optimizer = adam(setup.learningRate);
   const labels = graph.labels();
-  const masks = graph.masks();
-  const trainMask = Float32Array.from(masks.train);
-  const valMask = Float32Array.from(masks.val);
+  const trainMask = Float32Array.from(graph.masks().train);
   let best: { val: number; step: number; weights?: NamedWeight[] } = resume ? { ...resume.state.best } : { val: -1, step: 0 };
   let checkpoints = 0;
   const checkpoint = async (step: number) => {
@@ -89,6 +87,7 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
     await restoreTrainerState(resume.state, model, optimizer);
     step = resume.state.step;
   } else await checkpoint(0);
+  const measured = stepAccuracy(setup);
   try {
     while (step < setup.steps && !setup.signal?.aborted) {
       step++;
@@ -120,12 +119,11 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
       cost.dispose();
       const terms = Object.fromEntries(kept.map(({ name, size, value }) => [name, { value: value.dataSync()[0]!, size }]));
       kept.forEach(({ value }) => value.dispose());
-      const predicted = tf.tidy(() => tf.argMax(model.forward(inputs, { training: false }), 1).dataSync() as Int32Array);
       const record: StepRecord = {
         step,
         loss,
         terms,
-        accuracy: { train: accuracy(predicted, labels, trainMask), val: accuracy(predicted, labels, valMask) },
+        accuracy: measured.measure(),
         banks: prepared.flatMap((p) => p.versions),
         ms: performance.now() - started,
       };
@@ -136,8 +134,31 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
     }
   } finally {
     optimizer.dispose();
+    measured.dispose();
   }
   return { steps: step, best, checkpoints };
+}
+
+/**
+ * Each step's train and validation accuracy, without dropout. A model that can compute some rows
+ * alone (the MLP) computes only the labelled rows the two count; others compute every node.
+ */
+function stepAccuracy({ graph, model, inputs }: Pick<LoopSetup, "graph" | "model" | "inputs">): { measure(): StepRecord["accuracy"]; dispose(): void } {
+  const labels = graph.labels();
+  const masks = graph.masks();
+  const rows = Int32Array.from(labels.keys()).filter((i) => masks.train[i] || masks.val[i]);
+  const subset = model.inputsOfRows?.(inputs, rows);
+  const measuredRows = (all: ArrayLike<number>): number[] => (subset ? Array.from(rows, (i) => all[i]!) : Array.from(all));
+  const measuredLabels = Int32Array.from(measuredRows(labels));
+  const train = Float32Array.from(measuredRows(masks.train));
+  const val = Float32Array.from(measuredRows(masks.val));
+  return {
+    measure: () => {
+      const predicted = tf.tidy(() => tf.argMax(model.forward(subset?.inputs ?? inputs, { training: false }), 1).dataSync() as Int32Array);
+      return { train: accuracy(predicted, measuredLabels, train), val: accuracy(predicted, measuredLabels, val) };
+    },
+    dispose: () => subset?.dispose(),
+  };
 }
 
 /** Sets the model to the outcome's best weights (if it has them) and measures them. */
