@@ -2,44 +2,32 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Rng } from "../graph/gnn/random.ts";
 
-test("fillBernoulli gives what fillUniform then a threshold gives, and leaves the generator where it would", () => {
-  // Probabilities on and off float32's grid, the ends, and seeds whose state starts above 2^31.
-  for (const p of [0, 1e-9, 0.1, 0.2, 1 / 3, 0.5, 0.8, 0.9, 1 - 2 ** -25, 1, 1.5]) {
-    for (const seed of [1, 7, 0xfffffff0]) {
-      const uniform = new Rng(seed);
+test("fillBernoulli keeps where the next 32-bit draw is below p × 2^32, and leaves the generator where those draws would", () => {
+  // Probabilities off and on 2^-32's grid, the ends, values of every sign, and seeds whose state starts above 2^31.
+  for (const p of [NaN, -1, 0, 1e-9, 2 ** -32, 0.1, 0.2, 1 / 3, 0.5, 0.8, 0.9, 1 - 2 ** -32, 1 - 2 ** -40, 1, 1.5]) {
+    for (const [seed, value] of [[1, 2], [7, -3.5], [0xfffffff0, Infinity]] as const) {
+      const draws = new Rng(seed);
       const bernoulli = new Rng(seed);
       const expected = new Float32Array(200_003);
-      uniform.fillUniform(expected);
-      for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! < p ? 1 / p : 0;
+      for (let i = 0; i < expected.length; i++) expected[i] = draws.u32() < p * 2 ** 32 ? value : 0;
       const got = new Float32Array(expected.length);
-      bernoulli.fillBernoulli(got, p, 1 / p);
+      bernoulli.fillBernoulli(got, p, value);
       assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(expected.buffer), `p = ${p}, seed ${seed}`);
-      assert.equal(bernoulli.u32(), uniform.u32());
+      assert.equal(bernoulli.u32(), draws.u32());
     }
   }
 });
 
-test("a draw that rounds up to 1.0 in float32 is below a p above 1", () => {
-  // Draw 6,927,313 of seed 11 is within 2^-25 of 1 and rounds to 1.0 (found by search).
-  const at = 6_927_313;
-  const draws = new Float32Array(at + 1);
-  new Rng(11).fillUniform(draws);
-  assert.equal(draws[at], 1);
-  const mask = new Float32Array(at + 1);
-  new Rng(11).fillBernoulli(mask, 1.5, 2);
-  assert.equal(mask[at], 2);
-});
-
-test("a draw exactly at the threshold's float32 boundary is decided as fillUniform's value would be", () => {
-  // p just above a float32 value v: every draw that rounds to v counts as below p.
-  const v = Math.fround(0.3);
-  for (const p of [v, v + 2 ** -40, Math.fround(v + 2 ** -25)]) {
-    const draws = new Rng(3);
-    const values = new Float32Array(1 << 20);
-    draws.fillUniform(values);
-    const mask = new Float32Array(values.length);
-    new Rng(3).fillBernoulli(mask, p, 1);
-    for (let i = 0; i < values.length; i++) if ((values[i]! < p ? 1 : 0) !== mask[i]) assert.fail(`draw ${i} (${values[i]}) against p = ${p}`);
+test("a draw exactly at the threshold is dropped, one below it kept", () => {
+  const draws = new Rng(3);
+  const u = Array.from({ length: 64 }, () => draws.u32());
+  for (const [i, draw] of u.entries()) {
+    const at = new Float32Array(64);
+    new Rng(3).fillBernoulli(at, draw / 2 ** 32, 1);
+    const above = new Float32Array(64);
+    new Rng(3).fillBernoulli(above, (draw + 1) / 2 ** 32, 1);
+    assert.equal(at[i], 0, `draw ${i} (${draw}) against itself`);
+    assert.equal(above[i], 1, `draw ${i} (${draw}) against one more`);
   }
 });
 

@@ -51,25 +51,19 @@ export class Rng {
   }
 
   /**
-   * Fills `out` with `value` where a uniform draw is below `p` and 0 elsewhere: the same draws and
-   * the same outcome as `fillUniform(out)` followed by `out[i] < p ? value : 0`, about twice as fast.
-   * The test is branch-free, since a comparison of random draws is mispredicted half the time.
+   * Fills `out` with `value` where the next 32-bit draw u (those that many u32() calls would use)
+   * is below p × 2^32, so with probability p to within 2^-32, and +0 elsewhere. One pass in
+   * integers, without branches (a comparison of random draws is mispredicted half the time):
+   * u < T is the sign of (u >> 1) - (T >> 1) - (the borrow of their low bits), and `&` with
+   * value's bits writes value or +0.
    */
   fillBernoulli(out: Float32Array, p: number, value: number): void {
-    this.fillUniform(out);
-    if (!(p > 0 && value > 0 && value < Infinity)) {
-      // No draw is below p (p ≤ 0 or NaN), or 0 × value would not be +0: the plain way.
-      for (let i = 0; i < out.length; i++) out[i] = out[i]! < p ? value : 0;
-      return;
-    }
-    // Draws are non-negative float32s, whose bit patterns order as their values do: a draw is
-    // below p when its bits are below those of the least float32 ≥ p. `>> 31` of the difference
-    // is then all ones, and `&` with value's bits writes value or +0 without a branch (in
-    // integers: multiplying the difference's sign by value ran 5× slower).
+    const threshold = p > 0 ? Math.min(Math.ceil(p * 4294967296), 4294967296) : 0;
     const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
-    const below = leastFloat32Bits(p);
     const valueBits = new Int32Array(Float32Array.of(value).buffer)[0]!;
-    for (let i = 0; i < bits.length; i++) bits[i] = ((bits[i]! - below) >> 31) & valueBits;
+    const half = Math.floor(threshold / 2);
+    const low = threshold % 2;
+    for (let from = 0; from < out.length; from += CHUNK) fillMaskRange(this.s, bits, from, Math.min(out.length, from + CHUNK), half, low, valueBits);
   }
 
   /** The generator's whole state: a generator given it by `restore` draws what this one draws next. */
@@ -115,9 +109,20 @@ function fillRange(state: Int32Array, out: Float32Array, from: number, to: numbe
   state[3] = d;
 }
 
-/** The bit pattern of the least float32 ≥ x, for x > 0 (+Infinity's for x above float32's range). */
-function leastFloat32Bits(x: number): number {
-  const f = new Float32Array([x]);
-  const bits = new Int32Array(f.buffer);
-  return f[0]! < x ? bits[0]! + 1 : bits[0]!;
+/** sfc32 from `state` into bits[from, to): valueBits where the draw is below 2 × half + low, else 0; leaves `state` where it stopped. */
+function fillMaskRange(state: Int32Array, bits: Int32Array, from: number, to: number, half: number, low: number, valueBits: number): void {
+  let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
+  for (let i = from; i < to; i++) {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    bits[i] = (((((t >>> 1) - half) | 0) - (~t & low)) >> 31) & valueBits;
+  }
+  state[0] = a;
+  state[1] = b;
+  state[2] = c;
+  state[3] = d;
 }
