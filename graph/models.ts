@@ -9,7 +9,7 @@ import type { BaseModelConfig, Model } from "./gnn/model.ts";
 import { sage } from "./gnn/sage.ts";
 import { normalizedAdjacency, rowNormalize, type SparseMatrix } from "./gnn/sparse.ts";
 import * as tf from "./gnn/tf.ts";
-import type { GraphStore } from "./store/graph-store.ts";
+import type { TrainingGraph } from "./store/types.ts";
 
 export type ModelKind = "gcn" | "sage" | "mlp";
 
@@ -44,7 +44,7 @@ export interface GraphInputs {
  * they are; sparse when mostly zeros, so that x·W costs the non-zeros only), plus the propagation
  * the model kind needs (Kipf's Â for GCN, mean for SAGE).
  */
-export function graphInputs(store: GraphStore, kind: ModelKind): GraphInputs {
+export function graphInputs(store: TrainingGraph, kind: ModelKind): GraphInputs {
   const n = store.numNodes;
   const { dim, data } = store.features();
   const features = featuresOf(data, n, dim);

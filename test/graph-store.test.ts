@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import { GraphStore, buildCsr, type CsrSnapshot } from "../graph/store/index.ts";
+import { FrozenGraph, freezeGraph, frozenGraphBuffers, type FrozenGraphData } from "../graph/store/frozen-graph.ts";
 import { NodeTable } from "../graph/store/node-table.ts";
 import { openEmbeddedLog, type Log, type ProduceRecord } from "../src/log/index.ts";
 import {
@@ -199,6 +201,35 @@ describe("GraphStore", () => {
     assert.deepEqual(csrNeighbours(store, csr, "z"), ["z"]);
     assert.equal(store.featureDim, 0);
     assert.equal(store.features().data.length, 0);
+  });
+
+  it("freezes into plain arrays that survive a post to another thread and answer as the store does", async () => {
+    const { ns, topics } = await freshGraph();
+    await produce(topics.nodes, [
+      encodeNode({ id: "a", label: 0, split: "train", features: f32(1, 2) }),
+      encodeNode({ id: "b", label: 1, split: "val", features: f32(3, 4) }),
+      encodeNode({ id: "c", split: "test", features: f32(5, 6) }),
+    ]);
+    await produce(topics.edges, [encodeEdge({ src: "a", dst: "b", weight: 2 }), encodeEdge({ src: "b", dst: "c" })]);
+    await produce(topics.nodes, [nodeTombstone("c")]);
+    const store = await GraphStore.open(log, ns);
+    const data = freezeGraph(store);
+    const { port1, port2 } = new MessageChannel();
+    const received = once(port2, "message");
+    port1.postMessage(data, frozenGraphBuffers(data));
+    const [posted] = (await received) as [FrozenGraphData];
+    port1.close();
+    assert.equal(data.features.data.byteLength, 0, "the buffers were transferred, not copied");
+    const frozen = new FrozenGraph(posted);
+    assert.equal(frozen.version, store.version);
+    assert.equal(frozen.numNodes, 3);
+    assert.deepEqual([0, 1, 2].map((i) => frozen.idOf(i)), ["a", "b", "c"]);
+    assert.deepEqual(frozen.features(), { dim: 2, data: store.features().data.slice(0, 6) });
+    assert.deepEqual(frozen.labels(), store.labels());
+    assert.deepEqual(frozen.masks(), store.masks());
+    assert.deepEqual(frozen.snapshot(), store.snapshot());
+    assert.equal(frozen.features().data.buffer.byteLength, 6 * 4, "each array exactly its size");
+    assert.throws(() => frozen.idOf(3), /FrozenGraph.idOf: no node at index 3 \(the graph has 3\)/);
   });
 
   it("follows events produced after open, within a second", async () => {

@@ -42,3 +42,17 @@ export interface FeatureMatrix {
   /** Row-major numNodes × dim; rows of nodes without features are zero. */
   readonly data: Float32Array;
 }
+
+/** What training reads of a graph: a GraphStore as it stands, or a FrozenGraph made from one (replay hands one to each of its threads). */
+export interface TrainingGraph {
+  /** Events applied so far: what is derived from the graph holds while this does. */
+  readonly version: number;
+  /** Node indices in use: live nodes plus holes. */
+  readonly numNodes: number;
+  idOf(index: number): string;
+  features(): FeatureMatrix;
+  /** -1 where unknown. */
+  labels(): Int32Array;
+  masks(): SplitMasks;
+  snapshot(): CsrSnapshot;
+}

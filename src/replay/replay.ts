@@ -5,10 +5,11 @@
  * step recorded; makers do not run. Every step's loss, terms, accuracy and bank versions, every
  * checkpoint's weights and the final result are compared with the original, bit for bit.
  *
- * Segments run side by side: this thread replays from step 0 while worker threads open the run;
- * each worker, once ready, takes the second half of the steps left to the executor with the most
- * left, from a checkpoint boundary, resuming from the checkpoint and the trainer state (Adam's
- * moments, the dropout generator, the best accuracy so far) recorded there. The executors' claims
+ * Segments run side by side: this thread opens the run and replays from step 0; worker threads
+ * start beside it and build their replayers from what it read (handed over). Each, once ready,
+ * takes the second half of the steps left to the executor with the most left, from a checkpoint
+ * boundary, resuming from the checkpoint and the trainer state (Adam's moments, the dropout
+ * generator, the best accuracy so far) recorded there. The executors' claims
  * on steps are shared words changed by compare-and-swap (claims.ts), so each step runs once.
  */
 import { availableParallelism } from "node:os";
@@ -21,7 +22,7 @@ import { bundledWorkerSource } from "../bundled-worker.ts";
 import { StepClaims } from "./claims.ts";
 import { resultDifference, type Divergence } from "./compare.ts";
 import { launchToEndSeconds, packageVersions, readManifest, type RunManifest, type TopicRange } from "./manifest.ts";
-import type { Assignment, WorkerData, WorkerMessage } from "./replay-worker.ts";
+import type { Assignment, CoordinatorMessage, WorkerData, WorkerMessage } from "./replay-worker.ts";
 import { rangeProblems, replayProblems, ReplayRefused } from "./retention.ts";
 import { SegmentReplayer, type SegmentOutcome } from "./segment.ts";
 
@@ -73,8 +74,8 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   const notes: string[] = [];
   const stateRange = parallel > 1 ? await resumableRange(log, manifest) : { note: "parallel 1" };
   if (stateRange.note) notes.push(stateRange.note);
-  // Workers start first (esbuild bundles their code in its own process) and open the run while
-  // this thread does. At most one per trainer-state record: a state may span several records,
+  // Workers start first (esbuild bundles their code in its own process) and load while this
+  // thread opens the run. At most one per trainer-state record: a state may span several records,
   // and a worker left without a range is told so when it asks.
   const workerCount = stateRange.range ? Math.min(parallel - 1, stateRange.range.to[0]! - (stateRange.range.from[0] ?? 0)) : 0;
   const book = new RangeBook();
@@ -108,6 +109,20 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   ready.catch(() => undefined);
   // Listening from the start: a worker may fail and exit before this thread has opened the run.
   const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, ready, () => book.take(), progress, notes)));
+  // Workers build their replayers from what this thread read, instead of reading the topics again.
+  void Promise.all([opened, spawned]).then(
+    ([{ replayer }, workers]) => {
+      try {
+        for (const worker of workers) {
+          const { handover, transfer } = replayer.handover();
+          worker.postMessage({ kind: "handover", handover } satisfies CoordinatorMessage, transfer);
+        }
+      } catch (error) {
+        notes.push(`the run could not be handed to the worker threads: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+    () => undefined,
+  );
   const { backend, replayer } = await opened.catch(async (error: unknown) => {
     book.stopAll();
     const runs = await running;

@@ -8,6 +8,8 @@ import type { NamedWeight } from "../../graph/gnn/model.ts";
 import { buildModel, graphInputs } from "../../graph/models.ts";
 import { graphFingerprint } from "../../graph/store/fingerprint.ts";
 import { GraphStore } from "../../graph/store/graph-store.ts";
+import { FrozenGraph, freezeGraph, frozenGraphBuffers, type FrozenGraphData } from "../../graph/store/frozen-graph.ts";
+import type { TrainingGraph } from "../../graph/store/types.ts";
 import { bankNameOf } from "../bank/topics.ts";
 import { readPartition } from "../log/read-all.ts";
 import type { Log } from "../log/types.ts";
@@ -29,6 +31,13 @@ export interface SegmentOutcome extends LoopOutcome {
 }
 
 const dec = new TextDecoder();
+
+/** What a replayer reads from the topics, as another thread is handed it (structured clone). */
+export interface ReplayHandover {
+  readonly graph: FrozenGraphData;
+  readonly original: readonly StepRecord[];
+  readonly weightsAt: ReadonlyMap<number, readonly NamedWeight[]>;
+}
 
 export class SegmentReplayer {
   private constructor(
@@ -60,7 +69,15 @@ export class SegmentReplayer {
     const checkpoints = rangeOf(manifest, checkpointTopic(namespace));
     const weightsAt = new Map<number, readonly NamedWeight[]>();
     for await (const checkpoint of readCheckpoints(log, namespace, checkpoints.from[0]!, checkpoints.to[0]!)) weightsAt.set(checkpoint.step, checkpoint.weights);
+    return SegmentReplayer.build(log, manifest, graph, original, weightsAt);
+  }
 
+  /** A replayer from what another one read (its `handover`), without reading the graph, step records and checkpoints again. */
+  static fromHandover(log: Log, manifest: RunManifest, handover: ReplayHandover): SegmentReplayer {
+    return SegmentReplayer.build(log, manifest, new FrozenGraph(handover.graph), handover.original, handover.weightsAt);
+  }
+
+  private static build(log: Log, manifest: RunManifest, graph: TrainingGraph, original: readonly StepRecord[], weightsAt: ReadonlyMap<number, readonly NamedWeight[]>): SegmentReplayer {
     const recipe = manifest.trainer;
     const model = buildModel(recipe.spec);
     const inputs = graphInputs(graph, recipe.spec.kind);
@@ -70,6 +87,15 @@ export class SegmentReplayer {
     };
     const setup = { graph, model, inputs: inputs.inputs, steps: 0, learningRate: recipe.learningRate, checkpointEvery: recipe.checkpointEvery, ...(recipe.patience !== undefined ? { patience: recipe.patience } : {}) };
     return new SegmentReplayer(log, manifest, setup, original, weightsAt, dispose);
+  }
+
+  /**
+   * What this replayer read, for another thread's `fromHandover`, with the buffers to transfer
+   * (a new copy of the graph each call, so each may be transferred).
+   */
+  handover(): { readonly handover: ReplayHandover; readonly transfer: ArrayBuffer[] } {
+    const graph = freezeGraph(this.setup.graph);
+    return { handover: { graph, original: this.original, weightsAt: this.weightsAt }, transfer: frozenGraphBuffers(graph) };
   }
 
   /**

@@ -11,7 +11,7 @@ import { KeyIndex } from "../bank/key-index.ts";
 import type { DecodedNeighbourList } from "../schema/neighbour-list.ts";
 import { NO_PSEUDO_LABEL } from "../makers/pseudo-labels.ts";
 import * as tf from "../../graph/gnn/tf.ts";
-import type { GraphStore } from "../../graph/store/graph-store.ts";
+import type { TrainingGraph } from "../../graph/store/types.ts";
 import { bankTargets, graphRegularization, pseudoLabelLoss, type BankTargetOptions, type GraphDistance } from "./losses.ts";
 
 /** One step's part of a knowledge term: the loss given the model's logits (all nodes, store order). */
@@ -36,7 +36,7 @@ export interface KnowledgeTerm {
   readonly weight: number;
   readonly spec: TermSpec;
   /** Undefined when the banks hold nothing usable yet. */
-  prepare(graph: GraphStore): TermStep | undefined;
+  prepare(graph: TrainingGraph): TermStep | undefined;
   /** The banks read, for the step record. */
   versions(): BankVersion[];
 }
@@ -44,7 +44,7 @@ export interface KnowledgeTerm {
 /** A term read from bank views on this thread: its constants are built here too. */
 export interface ViewTerm extends KnowledgeTerm {
   /** What `prepare` turns into a loss: plain data, a function of the graph and the banks' positions only. */
-  constants(graph: GraphStore): TermConstants | undefined;
+  constants(graph: TrainingGraph): TermConstants | undefined;
 }
 
 /** A term's constants for a step, as plain data that can cross to another thread. */
@@ -70,7 +70,7 @@ function termStep(spec: TermSpec, constants: TermConstants): TermStep {
 }
 
 /** A term whose step is built from its constants, each rebuilt only when they change. */
-export function stepsOf(spec: TermSpec, constants: (graph: GraphStore) => TermConstants | undefined): (graph: GraphStore) => TermStep | undefined {
+export function stepsOf(spec: TermSpec, constants: (graph: TrainingGraph) => TermConstants | undefined): (graph: TrainingGraph) => TermStep | undefined {
   let last: { constants: TermConstants; step: TermStep } | undefined;
   return (graph) => {
     const now = constants(graph);
@@ -84,7 +84,7 @@ export function stepsOf(spec: TermSpec, constants: (graph: GraphStore) => TermCo
  * Rebuilds a term's constants only when one of its banks or the graph has moved since the last
  * step: the trainer still looks at the banks every step, but unchanged knowledge costs nothing.
  */
-function memoised(banks: () => BankVersion[], build: (graph: GraphStore) => TermConstants | undefined): (graph: GraphStore) => TermConstants | undefined {
+function memoised(banks: () => BankVersion[], build: (graph: TrainingGraph) => TermConstants | undefined): (graph: TrainingGraph) => TermConstants | undefined {
   let last: { key: string; constants: TermConstants | undefined } | undefined;
   return (graph) => {
     const key = JSON.stringify([graph.version, banks().map((b) => b.position.offsets)]);
@@ -133,7 +133,7 @@ export function graphRegularizationTerm(options: GraphRegularizationTermOptions)
  * a labelled training node clamped to its label. Kept while the predictions and the graph hold, so a
  * new version of the neighbours alone reuses it.
  */
-function bankTargetsOf(predictions: VectorBankView, options: GraphRegularizationTermOptions["targets"]): (graph: GraphStore) => { classes: number; targets: Float32Array; found: Uint8Array } | undefined {
+function bankTargetsOf(predictions: VectorBankView, options: GraphRegularizationTermOptions["targets"]): (graph: TrainingGraph) => { classes: number; targets: Float32Array; found: Uint8Array } | undefined {
   let last: { key: string; value: { classes: number; targets: Float32Array; found: Uint8Array } } | undefined;
   return (graph) => {
     const classes = predictions.dim;
@@ -154,8 +154,8 @@ function bankTargetsOf(predictions: VectorBankView, options: GraphRegularization
 }
 
 /** `derive(graph)`, kept while the graph's version holds. */
-function perGraphVersion<T>(derive: (graph: GraphStore) => T): (graph: GraphStore) => T {
-  const cache = new WeakMap<GraphStore, { version: number; value: T }>();
+function perGraphVersion<T>(derive: (graph: TrainingGraph) => T): (graph: TrainingGraph) => T {
+  const cache = new WeakMap<TrainingGraph, { version: number; value: T }>();
   return (graph) => {
     const hit = cache.get(graph);
     if (hit?.version === graph.version) return hit.value;
@@ -193,7 +193,7 @@ function resolveIds(list: DecodedNeighbourList, index: KeyIndex): Int32Array {
  * prediction, not on the predictions' values, so a new version of the predictions alone (every
  * checkpoint) reuses them.
  */
-function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbours" | "graphEdges">): (graph: GraphStore, found: Uint8Array) => { rows: Int32Array; cols: Int32Array } {
+function neighbourPairs(options: Pick<GraphRegularizationTermOptions, "neighbours" | "graphEdges">): (graph: TrainingGraph, found: Uint8Array) => { rows: Int32Array; cols: Int32Array } {
   let last: { key: string; found: Uint8Array; pairs: { rows: Int32Array; cols: Int32Array } } | undefined;
   const { neighbours } = options;
   // A list keeps its resolved indices while it is the bank's current value (the graph's version is in the key).

@@ -8,7 +8,7 @@ import type { BankVersion } from "../bank/view.ts";
 import type { Model, NamedWeight } from "../../graph/gnn/model.ts";
 import * as tf from "../../graph/gnn/tf.ts";
 import { accuracy, adam, maskedSoftmaxCrossEntropy } from "../../graph/gnn/train.ts";
-import type { GraphStore } from "../../graph/store/graph-store.ts";
+import type { TrainingGraph } from "../../graph/store/types.ts";
 import type { KnowledgeTerm } from "./knowledge.ts";
 import { captureTrainerState, restoreTrainerState, type TrainerState } from "./state.ts";
 
@@ -32,7 +32,7 @@ export interface TrainResult {
 }
 
 export interface LoopSetup {
-  readonly graph: GraphStore;
+  readonly graph: TrainingGraph;
   readonly model: Model<unknown>;
   readonly inputs: unknown;
   readonly steps: number;
