@@ -34,17 +34,17 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * Row-major (rows × d) A · X for X row-major with d columns. With `ids`, column c of A reads row
- * ids[c] of X instead of row c (A times a row selection of X, without copying the rows).
+ * ids[c] of X instead of row c (A times a row selection of X, e.g. of a whole feature table).
  *
  * Each output element is summed over the row's entries in order in float32: each product rounded
- * to float32, then added and rounded again (no fused multiply-add), as float32 arithmetic does. WebAssembly SIMD
- * computes it where it can (csr-simd.ts); with `ids` (X is then a whole feature table, too large
- * to copy) and for products over csr-simd's MAX_BYTES, the JavaScript loop does. Written into
- * `out` when given (every element of it), else into a new array.
+ * to float32, then added and rounded again (no fused multiply-add), as float32 arithmetic does.
+ * WebAssembly SIMD computes it where it can (csr-simd.ts; with `ids`, from a copy of just the rows
+ * they name); for products over csr-simd's MAX_BYTES, and where SIMD is missing, the JavaScript
+ * loop does. Written into `out` when given (every element of it), else into a new array.
  */
 export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out?: Float32Array): Float32Array {
   if (out && out.length !== a.shape[0] * d) throw new Error(`csrTimesDense: out holds ${out.length} numbers, the product ${a.shape[0]}x${d}`);
-  return (ids ? undefined : csrTimesDenseSimd(a, x, d, out)) ?? csrTimesDenseScalar(a, x, d, ids, out);
+  return csrTimesDenseSimd(a, x, d, out, ids) ?? csrTimesDenseScalar(a, x, d, ids, out);
 }
 
 /** csrTimesDense in JavaScript: holding eight columns in locals across the entries instead of loading and storing them each time is ~1.5x faster. */
