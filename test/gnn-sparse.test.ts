@@ -56,6 +56,16 @@ test("every CSR kernel rounds as float32 arithmetic in entry order does, bit for
   }
 });
 
+test("a product refuses an X or row ids that leave a column of A without a row", () => {
+  const a = fromCoo({ row: [0, 1], col: [0, 2], values: [1, 1] }, [2, 3]);
+  const x = new Float32Array(5 * 2).fill(1);
+  assert.throws(() => csrTimesDense(a, x.subarray(0, 4), 2), /csrTimesDense: X holds 2 rows of 2, A has 3 columns/);
+  assert.throws(() => csrTimesDense(a, x, 2, Int32Array.of(0, 1)), /csrTimesDense: 2 row ids for the 3 columns of A/);
+  assert.throws(() => csrTimesDense(a, x, 2, Int32Array.of(0, 5, 1)), /csrTimesDense: ids\[1\] = 5 is not one of the 5 rows of X/);
+  assert.throws(() => csrTimesDense(a, x, 2, Int32Array.of(0, 1, -1)), /csrTimesDense: ids\[2\] = -1 is not one of the 5 rows of X/);
+  assert.deepEqual([...csrTimesDense(a, x, 2, Int32Array.of(4, 0, 3))], [1, 1, 1, 1]);
+});
+
 test("the WebAssembly kernel leaves products over its memory bound to the JavaScript loop", () => {
   const a = fromCoo({ row: [0], col: [0], values: [2] }, [1, MAX_BYTES / 4 + 1]);
   const x = new Float32Array(MAX_BYTES / 4 + 1);

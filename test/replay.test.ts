@@ -107,6 +107,20 @@ describe("replay in segments", { timeout: 300_000 }, () => {
       } finally {
         replayer.close();
       }
+      // A worker that cannot be handed the run stops at once; this thread replays it all.
+      const handover = Object.getOwnPropertyDescriptor(SegmentReplayer.prototype, "handover")!;
+      const failing = () => {
+        throw new Error("no handover");
+      };
+      Object.defineProperty(SegmentReplayer.prototype, "handover", { ...handover, value: failing });
+      try {
+        const replay = await replayRun({ log, namespace, runId: run.id, parallel: 2 });
+        assert.equal(replay.identical, true, JSON.stringify(replay.firstDivergence));
+        assert.deepEqual([replay.segments, replay.threads], [1, 1]);
+        assert.match(replay.threadsNote ?? "", /the run could not be handed to a worker thread: no handover/);
+      } finally {
+        Object.defineProperty(SegmentReplayer.prototype, "handover", handover);
+      }
     });
   });
 

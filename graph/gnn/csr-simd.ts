@@ -42,7 +42,7 @@ const aligned = (bytes: number) => (bytes + 15) & ~15;
  */
 export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, out?: Float32Array, ids?: Int32Array): Float32Array | undefined {
   const rows = a.shape[0];
-  const xBytes = 4 * d * (ids ? ids.length : x.length / d);
+  const xBytes = ids ? 4 * d * ids.length : x.byteLength;
   const parts = [a.rowPtr.subarray(0, rows + 1), a.colIdx, a.values] as const;
   const outBytes = 4 * rows * d;
   // The kernel's last vector of a row may load up to 12 bytes past x: they must be memory.

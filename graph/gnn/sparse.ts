@@ -44,7 +44,22 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
  */
 export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out?: Float32Array): Float32Array {
   if (out && out.length !== a.shape[0] * d) throw new Error(`csrTimesDense: out holds ${out.length} numbers, the product ${a.shape[0]}x${d}`);
+  checkOperand(a, x, d, ids);
   return csrTimesDenseSimd(a, x, d, out, ids) ?? csrTimesDenseScalar(a, x, d, ids, out);
+}
+
+/** Refuses an X (or row ids into it) that does not give every column of A a row: the kernel would read other memory. */
+function checkOperand(a: SparseMatrix, x: Float32Array, d: number, ids: Int32Array | undefined): void {
+  const xRows = d > 0 ? Math.floor(x.length / d) : 0;
+  if (!ids) {
+    if (xRows < a.shape[1]) throw new Error(`csrTimesDense: X holds ${xRows} rows of ${d}, A has ${a.shape[1]} columns`);
+    return;
+  }
+  if (ids.length < a.shape[1]) throw new Error(`csrTimesDense: ${ids.length} row ids for the ${a.shape[1]} columns of A`);
+  for (let c = 0; c < a.shape[1]; c++) {
+    const id = ids[c]!;
+    if (!(id >= 0 && id < xRows)) throw new Error(`csrTimesDense: ids[${c}] = ${id} is not one of the ${xRows} rows of X`);
+  }
 }
 
 /** csrTimesDense in JavaScript: holding eight columns in locals across the entries instead of loading and storing them each time is ~1.5x faster. */

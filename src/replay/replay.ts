@@ -110,15 +110,17 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
   // Listening from the start: a worker may fail and exit before this thread has opened the run.
   const running = spawned.then((workers) => workers.map((worker) => runWorker(worker, ready, () => book.take(), progress, notes)));
   // Workers build their replayers from what this thread read, instead of reading the topics again.
+  // A worker that cannot be handed the run is told nothing is left, and stops.
   void Promise.all([opened, spawned]).then(
     ([{ replayer }, workers]) => {
-      try {
-        for (const worker of workers) {
+      for (const worker of workers) {
+        try {
           const { handover, transfer } = replayer.handover();
           worker.postMessage({ kind: "handover", handover } satisfies CoordinatorMessage, transfer);
+        } catch (error) {
+          notes.push(`the run could not be handed to a worker thread: ${error instanceof Error ? error.message : String(error)}`);
+          worker.postMessage({} satisfies Assignment);
         }
-      } catch (error) {
-        notes.push(`the run could not be handed to the worker threads: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
     () => undefined,

@@ -87,8 +87,9 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
     await restoreTrainerState(resume.state, model, optimizer);
     step = resume.state.step;
   } else await checkpoint(0);
-  const measured = stepAccuracy(setup);
+  let measured: ReturnType<typeof stepAccuracy> | undefined;
   try {
+    measured = stepAccuracy(setup);
     while (step < setup.steps && !setup.signal?.aborted) {
       step++;
       const started = performance.now();
@@ -134,7 +135,7 @@ export async function runSteps(setup: LoopSetup, io: StepIO): Promise<LoopOutcom
     }
   } finally {
     optimizer.dispose();
-    measured.dispose();
+    measured?.dispose();
   }
   return { steps: step, best, checkpoints };
 }
