@@ -1,19 +1,13 @@
-/** The carls command line. */
+/**
+ * The carls command line. Each command loads its modules when it runs (`--help` and `carls runs`
+ * need neither tfjs nor the launchers).
+ */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { emitCluster, ENV } from "../program/emit.ts";
-import { toMermaid, toSvg } from "../program/graph.ts";
-import { LAUNCHERS, type LauncherKind } from "../program/launch.ts";
-import { loadProgram } from "../program/load.ts";
-import { runReplicaMain } from "../program/replica-main.ts";
-import { inspectBank } from "./bank.ts";
+import { ENV, LAUNCHERS, type LauncherKind } from "../program/launchers.ts";
 import { collectSetting, DEFAULT_LOG, positiveInt, programConfig } from "./options.ts";
-import { runCommand } from "./run.ts";
-import { statusCommand } from "./status.ts";
-import { demoCommand } from "./demo.ts";
-import { listRuns, replayCommand } from "./runs.ts";
 
 const cli = new Command("carls").description("Asynchronous representation learning on graphs, on streams").showHelpAfterError();
 
@@ -39,6 +33,7 @@ interface ProgramFlags {
 }
 
 const run = async (file: string, flags: ProgramFlags) => {
+  const { runCommand } = await import("./run.ts");
   const { code } = await runCommand({ program: resolve(file), launcher: flags.launcher, log: flags.log, ...(flags.namespace ? { namespace: flags.namespace } : {}), config: programConfig(flags.configJson, flags.set), graceMs: flags.grace, ...(flags.logDir ? { logDir: flags.logDir } : {}) });
   process.exitCode = code;
 };
@@ -52,14 +47,17 @@ programOptions(cli.command("launch").description("run a program (as `run`), or d
   .action(async (file: string, flags: ProgramFlags & { graph?: string | true; emit?: string; image: string }) => {
     if (flags.graph === undefined && flags.emit === undefined) return run(file, flags);
     const config = programConfig(flags.configJson, flags.set);
+    const { loadProgram } = await import("../program/load.ts");
     const program = await loadProgram(file, config);
     if (flags.graph !== undefined) {
+      const { toMermaid, toSvg } = await import("../program/graph.ts");
       const svgPath = flags.graph === true ? `${program.name}.svg` : flags.graph;
       writeFileSync(svgPath, await toSvg(program));
       process.stdout.write(toMermaid(program));
       process.stderr.write(`carls: wrote ${svgPath}\n`);
     }
     if (flags.emit !== undefined) {
+      const { emitCluster } = await import("../program/emit.ts");
       const files = emitCluster(program, { programFile: file, config, log: flags.log, namespace: flags.namespace ?? program.name, image: flags.image, graceSeconds: Math.ceil(flags.grace / 1000) });
       const present = existsSync(flags.emit) ? readdirSync(flags.emit).filter((f) => f !== "commands.sh" && f !== "k8s") : [];
       if (present.length > 0) throw new Error(`--emit ${flags.emit}: the folder holds other files (${present.slice(0, 3).join(", ")}); give an empty or new folder, or one an earlier --emit wrote`);
@@ -86,6 +84,7 @@ cli
   .action(async (file: string, flags: { node: string; replica?: number; log?: string; namespace?: string; set?: Record<string, string>; hold?: boolean }) => {
     if (!flags.log || !flags.namespace) throw new Error("carls node needs --log and --namespace (or $CARLS_LOG and $CARLS_NAMESPACE)");
     const config = programConfig(process.env[ENV.config], flags.set);
+    const { runReplicaMain } = await import("../program/replica-main.ts");
     process.exitCode = await runReplicaMain({ programFile: resolve(file), config, node: flags.node, replica: flags.replica ?? 0, instance: flags.replica !== undefined ? String(flags.replica) : hostname(), restarts: 0, log: flags.log, namespace: flags.namespace, launch: process.env[ENV.launch] ?? flags.namespace, hold: flags.hold ?? false });
   });
 
@@ -95,7 +94,7 @@ cli
   .requiredOption("--namespace <name>")
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .option("--watch", "refresh every second")
-  .action((flags: { namespace: string; log: string; watch?: boolean }) => statusCommand({ ...flags, watch: flags.watch ?? false }));
+  .action(async (flags: { namespace: string; log: string; watch?: boolean }) => (await import("./status.ts")).statusCommand({ ...flags, watch: flags.watch ?? false }));
 
 cli
   .command("bank")
@@ -108,6 +107,7 @@ cli
   .option("--key <id>", "show this key's value")
   .option("--nearest <k>", "with --key: its k nearest keys by the HNSW index", positiveInt)
   .action(async (bank: string, flags: { namespace: string; log: string; key?: string; nearest?: number }) => {
+    const { inspectBank } = await import("./bank.ts");
     process.stdout.write(await inspectBank({ bank, ...flags }));
   });
 
@@ -117,6 +117,7 @@ cli
   .requiredOption("--namespace <name>")
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .action(async (flags: { namespace: string; log: string }) => {
+    const { listRuns } = await import("./runs.ts");
     process.stdout.write(await listRuns(flags));
   });
 
@@ -128,6 +129,7 @@ cli
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .option("--parallel <n>", "threads replaying segments of the run side by side, from its checkpoints (default: the machine's cores; 1: in order)", positiveInt)
   .action(async (run: string, flags: { namespace: string; log: string; parallel?: number }) => {
+    const { replayCommand } = await import("./replay.ts");
     process.exitCode = (await replayCommand({ ...flags, run })).code;
   });
 
@@ -137,6 +139,7 @@ cli
   .option("--dir <dir>", "where the embedded store goes", ".carls/demo")
   .option("--steps <n>", "training steps", positiveInt, 200)
   .action(async (flags: { dir: string; steps: number }) => {
+    const { demoCommand } = await import("./demo.ts");
     process.exitCode = await demoCommand(flags);
   });
 

@@ -9,6 +9,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { stringify } from "yaml";
 import { parseLogUrl } from "../log/open-log.ts";
+import { ENV } from "./launchers.ts";
 import { nodeGroups, type Program, type ProgramConfig } from "./program.ts";
 
 export interface EmitOptions {
@@ -24,7 +25,6 @@ export interface EmitOptions {
   readonly graceSeconds?: number;
 }
 
-export const ENV = { log: "CARLS_LOG", namespace: "CARLS_NAMESPACE", config: "CARLS_CONFIG", launch: "CARLS_LAUNCH" } as const;
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 

@@ -19,8 +19,9 @@ import { threadsPlacement } from "./placement-threads.ts";
 import type { NodeRun, Program, ProgramConfig, ProgramNode } from "./program.ts";
 import { ensureStatusTopic, publishStatus, StatusReader, type ReplicaStatus } from "./status.ts";
 
-export type LauncherKind = "inline" | "threads" | "processes" | "test";
-export const LAUNCHERS: readonly LauncherKind[] = ["inline", "threads", "processes", "test"];
+import { LAUNCHERS, type LauncherKind } from "./launchers.ts";
+
+export { LAUNCHERS, type LauncherKind };
 
 export interface LaunchOptions {
   /** Default `inline`. */
