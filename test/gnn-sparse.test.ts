@@ -56,6 +56,31 @@ test("every CSR kernel rounds as float32 arithmetic in entry order does, bit for
   }
 });
 
+test("a feature table kept across products by row ids: reused while its version holds, copied again when it changes or another table comes", () => {
+  const rng = new Rng(23);
+  const d = 7;
+  const a = randomSparse(rng, 30, 40, 200);
+  const ids = Int32Array.from({ length: 40 }, () => rng.int(50));
+  const table = (seed: number) => {
+    const t = new Float32Array(50 * d);
+    new Rng(seed).fillUniform(t, -1, 1);
+    return t;
+  };
+  const bits = (values: Float32Array | undefined) => [...new Uint32Array(values!.buffer, values!.byteOffset, values!.length)];
+  const first = table(1);
+  const expected = csrTimesDenseScalar(a, first, d, ids);
+  assert.deepEqual(bits(csrTimesDenseSimd(a, first, d, undefined, ids, 1)), bits(expected));
+  // A product without ids in between leaves the kept table alone.
+  const other = randomSparse(rng, 10, 50, 60);
+  assert.deepEqual(bits(csrTimesDenseSimd(other, first, d)), bits(csrTimesDenseScalar(other, first, d)));
+  first.fill(0);
+  assert.deepEqual(bits(csrTimesDenseSimd(a, first, d, undefined, ids, 1)), bits(expected), "the same version reads the copy it kept");
+  assert.deepEqual(bits(csrTimesDenseSimd(a, first, d, undefined, ids, 2)), bits(csrTimesDenseScalar(a, first, d, ids)), "a new version is copied again");
+  const second = table(2);
+  assert.deepEqual(bits(csrTimesDenseSimd(a, second, d, undefined, ids, 2)), bits(csrTimesDenseScalar(a, second, d, ids)), "so is another table");
+  assert.deepEqual(bits(csrTimesDense(a, second, d, ids, undefined, 2)), bits(csrTimesDenseScalar(a, second, d, ids)));
+});
+
 test("a product refuses an X or row ids that leave a column of A without a row", () => {
   const a = fromCoo({ row: [0, 1], col: [0, 2], values: [1, 1] }, [2, 3]);
   const x = new Float32Array(5 * 2).fill(1);

@@ -82,7 +82,8 @@ function sageEpoch(g: SyntheticGraph, maxBatches: number): SageTiming {
     const t = performance.now();
     const { nodes, blocks } = sampler.sample(seeds);
     sampling += performance.now() - t;
-    const features = { table: g.features, dim: DIM, ids: nodes[0]! };
+    // The table never changes: the kernel may keep it across batches.
+    const features = { table: g.features, dim: DIM, ids: nodes[0]!, version: 0 };
     trainStep(model, optimizer, { inputs: { features, blocks }, labels: Int32Array.from(seeds, (v) => g.labels[v]!) });
   }
   const seconds = (performance.now() - start) / 1000;

@@ -7,7 +7,7 @@
 import type { SparseMatrix } from "./csr.ts";
 import { CSR_SIMD_WASM } from "./csr-simd.wasm.ts";
 
-/** Above this many bytes of operands and product, the JavaScript loop runs: the module's memory never shrinks. */
+/** Above this many bytes of operands and product (a kept table aside), the JavaScript loop runs: the module's memory never shrinks. */
 export const MAX_BYTES = 256 * 2 ** 20;
 const PAGE = 65_536;
 
@@ -35,37 +35,65 @@ function load(): Kernel | null {
 
 const aligned = (bytes: number) => (bytes + 15) & ~15;
 
+/** The largest feature table kept in the module's memory across products (see csrTimesDenseSimd's `tableVersion`). */
+export const KEEP_MAX_BYTES = 1024 * 2 ** 20;
+
+/**
+ * The feature table kept at the start of the module's memory, with the version its values belong
+ * to; each product's operands go after it. Weakly held: the table's owner decides its life.
+ */
+let kept: { readonly table: WeakRef<Float32Array>; readonly version: number; readonly bytes: number } | undefined;
+
 /**
  * Row-major (rows × d) A · X, as csrTimesDenseScalar computes it, into `out` if given; undefined
  * when the kernel cannot take it (no SIMD, or too large). With `ids`, column c of A reads row
- * ids[c] of X: only those rows are copied in, in that order, so X may be a whole feature table.
+ * ids[c] of X, so X may be a whole feature table: only the rows the ids name are copied in, or,
+ * with `tableVersion` (the caller's promise that X's values are the same for as long as it is),
+ * the whole table once, kept for later products with the same table and version.
  */
-export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, out?: Float32Array, ids?: Int32Array): Float32Array | undefined {
+export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, out?: Float32Array, ids?: Int32Array, tableVersion?: number): Float32Array | undefined {
+  const k = load();
+  if (!k) return undefined;
+  if (kept && kept.table.deref() === undefined) kept = undefined;
+  const keep = ids !== undefined && tableVersion !== undefined && x.byteLength <= KEEP_MAX_BYTES;
+  const reuse = keep && kept !== undefined && kept.table.deref() === x && kept.version === tableVersion && kept.bytes === x.byteLength;
+  // Operands go after the kept table, if any: the one kept already, or the one about to be.
+  const base = keep ? aligned(x.byteLength) : kept ? aligned(kept.bytes) : 0;
   const rows = a.shape[0];
-  const xBytes = ids ? 4 * d * ids.length : x.byteLength;
+  const xBytes = keep ? 0 : ids ? 4 * d * ids.length : x.byteLength;
   const parts = [a.rowPtr.subarray(0, rows + 1), a.colIdx, a.values] as const;
   const outBytes = 4 * rows * d;
   // The kernel's last vector of a row may load up to 12 bytes past x: they must be memory.
-  const total = parts.reduce((n, part) => n + aligned(part.byteLength), 0) + aligned(xBytes) + outBytes + 16;
-  if (total > MAX_BYTES) return undefined;
-  const k = load();
-  if (!k) return undefined;
+  const scratch = parts.reduce((n, part) => n + aligned(part.byteLength), 0) + aligned(xBytes) + outBytes + 16;
+  if (scratch > MAX_BYTES) return undefined;
+  const total = base + scratch;
   if (k.memory.buffer.byteLength < total) k.memory.grow(Math.ceil((total - k.memory.buffer.byteLength) / PAGE));
   const heap = new Uint8Array(k.memory.buffer);
-  let at = 0;
+  if (keep && !reuse) {
+    heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), 0);
+    kept = { table: new WeakRef(x), version: tableVersion!, bytes: x.byteLength };
+  }
+  let at = base;
   const [rowPtr, cols, vals] = parts.map((part) => {
     heap.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
     const start = at;
     at += aligned(part.byteLength);
     return start;
   }) as [number, number, number];
-  const xAt = at;
-  if (!ids) heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), xAt);
-  else {
-    const rowsIn = new Float32Array(k.memory.buffer, xAt, ids.length * d);
-    for (let c = 0; c < ids.length; c++) rowsIn.set(x.subarray(ids[c]! * d, (ids[c]! + 1) * d), c * d);
+  let xAt = 0;
+  if (keep) {
+    // Column c reads the kept table's row ids[c].
+    const mapped = new Int32Array(k.memory.buffer, cols, a.colIdx.length);
+    for (let p = 0; p < mapped.length; p++) mapped[p] = ids[mapped[p]!]!;
+  } else {
+    xAt = at;
+    if (!ids) heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), xAt);
+    else {
+      const rowsIn = new Float32Array(k.memory.buffer, xAt, ids.length * d);
+      for (let c = 0; c < ids.length; c++) rowsIn.set(x.subarray(ids[c]! * d, (ids[c]! + 1) * d), c * d);
+    }
+    at += aligned(xBytes);
   }
-  at += aligned(xBytes);
   k.spmm(rows, d, rowPtr, cols, vals, xAt, at);
   const product = new Float32Array(k.memory.buffer, at, rows * d);
   if (!out) return product.slice();

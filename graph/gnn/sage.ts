@@ -35,6 +35,13 @@ export interface FeatureRows {
   readonly table: Float32Array;
   readonly dim: number;
   readonly ids: Int32Array;
+  /**
+   * Set when the table's values stay the same for as long as this does (a graph store's version,
+   * say): the sparse kernel then keeps one copy of the table in its memory across batches (up to
+   * 1 GB; it stays allocated) instead of copying in the rows each batch names. Leave it unset for
+   * a table written in place between batches.
+   */
+  readonly version?: number;
 }
 
 export interface SageInputs {
@@ -81,7 +88,7 @@ export function sage(config: SageConfig): Model<SageInputs> {
     const self = tensorOf<tf.Rank.R2>([n, x.dim], (rows) => {
       for (let i = 0; i < n; i++) rows.set(x.table.subarray(x.ids[i]! * x.dim, (x.ids[i]! + 1) * x.dim), i * x.dim);
     });
-    return [self, tensorOf<tf.Rank.R2>([n, x.dim], (mean) => csrTimesDense(block, x.table, x.dim, x.ids, mean))];
+    return [self, tensorOf<tf.Rank.R2>([n, x.dim], (mean) => csrTimesDense(block, x.table, x.dim, x.ids, mean, x.version))];
   };
 
   const layer = (l: number, x: Features | FeatureRows, block: SparseMatrix, training: boolean): tf.Tensor2D => {

@@ -40,12 +40,14 @@ function times(a: SparseMatrix, x: tf.Tensor2D): tf.Tensor2D {
  * to float32, then added and rounded again (no fused multiply-add), as float32 arithmetic does.
  * WebAssembly SIMD computes it where it can (csr-simd.ts; with `ids`, from a copy of just the rows
  * they name); for products over csr-simd's MAX_BYTES, and where SIMD is missing, the JavaScript
- * loop does. Written into `out` when given (every element of it), else into a new array.
+ * loop does. Written into `out` when given (every element of it), else into a new array. With
+ * `ids`, a `tableVersion` says X's values are the same for as long as it is: the kernel then keeps
+ * the whole of X in its memory across products instead of copying the named rows each time.
  */
-export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out?: Float32Array): Float32Array {
+export function csrTimesDense(a: SparseMatrix, x: Float32Array, d: number, ids?: Int32Array, out?: Float32Array, tableVersion?: number): Float32Array {
   if (out && out.length !== a.shape[0] * d) throw new Error(`csrTimesDense: out holds ${out.length} numbers, the product ${a.shape[0]}x${d}`);
   checkOperand(a, x, d, ids);
-  return csrTimesDenseSimd(a, x, d, out, ids) ?? csrTimesDenseScalar(a, x, d, ids, out);
+  return csrTimesDenseSimd(a, x, d, out, ids, tableVersion) ?? csrTimesDenseScalar(a, x, d, ids, out);
 }
 
 /** Refuses an X (or row ids into it) that does not give every column of A a row: the kernel would read other memory. */
