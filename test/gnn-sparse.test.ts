@@ -75,6 +75,7 @@ test("a feature table kept across products by row ids: reused while its version 
   assert.deepEqual(bits(csrTimesDenseSimd(other, first, d)), bits(csrTimesDenseScalar(other, first, d)));
   first.fill(0);
   assert.deepEqual(bits(csrTimesDenseSimd(a, first, d, undefined, ids, 1)), bits(expected), "the same version reads the copy it kept");
+  assert.deepEqual(bits(csrTimesDenseSimd(a, first.subarray(0), d, undefined, ids, 1)), bits(expected), "so does a new view of the same memory");
   assert.deepEqual(bits(csrTimesDenseSimd(a, first, d, undefined, ids, 2)), bits(csrTimesDenseScalar(a, first, d, ids)), "a new version is copied again");
   const second = table(2);
   assert.deepEqual(bits(csrTimesDenseSimd(a, second, d, undefined, ids, 2)), bits(csrTimesDenseScalar(a, second, d, ids)), "so is another table");

@@ -39,10 +39,11 @@ const aligned = (bytes: number) => (bytes + 15) & ~15;
 export const KEEP_MAX_BYTES = 1024 * 2 ** 20;
 
 /**
- * The feature table kept at the start of the module's memory, with the version its values belong
- * to; each product's operands go after it. Weakly held: the table's owner decides its life.
+ * The feature table kept at the start of the module's memory: where its values are (a view made
+ * afresh for each batch over the same memory is the same table) and the version they belong to;
+ * each product's operands go after it. Weakly held: the table's owner decides its life.
  */
-let kept: { readonly table: WeakRef<Float32Array>; readonly version: number; readonly bytes: number } | undefined;
+let kept: { readonly buffer: WeakRef<ArrayBufferLike>; readonly byteOffset: number; readonly bytes: number; readonly version: number } | undefined;
 
 /**
  * Row-major (rows × d) A · X, as csrTimesDenseScalar computes it, into `out` if given; undefined
@@ -54,9 +55,9 @@ let kept: { readonly table: WeakRef<Float32Array>; readonly version: number; rea
 export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, out?: Float32Array, ids?: Int32Array, tableVersion?: number): Float32Array | undefined {
   const k = load();
   if (!k) return undefined;
-  if (kept && kept.table.deref() === undefined) kept = undefined;
+  if (kept && kept.buffer.deref() === undefined) kept = undefined;
   const keep = ids !== undefined && tableVersion !== undefined && x.byteLength <= KEEP_MAX_BYTES;
-  const reuse = keep && kept !== undefined && kept.table.deref() === x && kept.version === tableVersion && kept.bytes === x.byteLength;
+  const reuse = keep && kept !== undefined && kept.buffer.deref() === x.buffer && kept.byteOffset === x.byteOffset && kept.bytes === x.byteLength && kept.version === tableVersion;
   // Operands go after the kept table, if any: the one kept already, or the one about to be.
   const base = keep ? aligned(x.byteLength) : kept ? aligned(kept.bytes) : 0;
   const rows = a.shape[0];
@@ -71,7 +72,7 @@ export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, o
   const heap = new Uint8Array(k.memory.buffer);
   if (keep && !reuse) {
     heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), 0);
-    kept = { table: new WeakRef(x), version: tableVersion!, bytes: x.byteLength };
+    kept = { buffer: new WeakRef(x.buffer), byteOffset: x.byteOffset, bytes: x.byteLength, version: tableVersion! };
   }
   let at = base;
   const [rowPtr, cols, vals] = parts.map((part) => {
