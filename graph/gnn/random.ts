@@ -47,7 +47,8 @@ export class Rng {
    */
   fillUniform(out: Float32Array, lo = 0, hi = 1): void {
     const scale = (hi - lo) / 4294967296;
-    for (let from = 0; from < out.length; from += CHUNK) fillRange(this.s, out, from, Math.min(out.length, from + CHUNK), lo, scale);
+    const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
+    for (let from = 0; from < out.length; from += CHUNK) drawRange(this.s, out, bits, from, Math.min(out.length, from + CHUNK), { lo, scale });
   }
 
   /**
@@ -63,7 +64,7 @@ export class Rng {
     const valueBits = new Int32Array(Float32Array.of(value).buffer)[0]!;
     const half = Math.floor(threshold / 2);
     const low = threshold % 2;
-    for (let from = 0; from < out.length; from += CHUNK) fillMaskRange(this.s, bits, from, Math.min(out.length, from + CHUNK), half, low, valueBits);
+    for (let from = 0; from < out.length; from += CHUNK) drawRange(this.s, out, bits, from, Math.min(out.length, from + CHUNK), undefined, half, low, valueBits);
   }
 
   /** The generator's whole state: a generator given it by `restore` draws what this one draws next. */
@@ -91,8 +92,16 @@ export class Rng {
  */
 const CHUNK = 1024;
 
-/** sfc32 from `state` into out[from, to) as lo + draw × scale, leaving `state` where it stopped. */
-function fillRange(state: Int32Array, out: Float32Array, from: number, to: number, lo: number, scale: number): void {
+/**
+ * sfc32 from `state` into out[from, to) (`bits` is the same memory as integers), leaving `state`
+ * where it stopped: with `uniform`, lo + draw × scale; else valueBits where the draw is below
+ * 2 × half + low and 0 elsewhere. One loop for both: the choice is the same for a whole call, so
+ * its branch costs nothing measurable.
+ */
+function drawRange(state: Int32Array, out: Float32Array, bits: Int32Array, from: number, to: number, uniform: { lo: number; scale: number } | undefined, half = 0, low = 0, valueBits = 0): void {
+  const lo = uniform?.lo ?? 0;
+  const scale = uniform?.scale ?? 0;
+  const masks = uniform === undefined;
   let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
   for (let i = from; i < to; i++) {
     const t = (((a + b) | 0) + d) | 0;
@@ -101,25 +110,8 @@ function fillRange(state: Int32Array, out: Float32Array, from: number, to: numbe
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
     c = (c + t) | 0;
-    out[i] = lo + (t >>> 0) * scale;
-  }
-  state[0] = a;
-  state[1] = b;
-  state[2] = c;
-  state[3] = d;
-}
-
-/** sfc32 from `state` into bits[from, to): valueBits where the draw is below 2 × half + low, else 0; leaves `state` where it stopped. */
-function fillMaskRange(state: Int32Array, bits: Int32Array, from: number, to: number, half: number, low: number, valueBits: number): void {
-  let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
-  for (let i = from; i < to; i++) {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    bits[i] = (((((t >>> 1) - half) | 0) - (~t & low)) >> 31) & valueBits;
+    if (masks) bits[i] = (((((t >>> 1) - half) | 0) - (~t & low)) >> 31) & valueBits;
+    else out[i] = lo + (t >>> 0) * scale;
   }
   state[0] = a;
   state[1] = b;
