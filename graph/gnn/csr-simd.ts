@@ -6,6 +6,7 @@
  */
 import type { SparseMatrix } from "./csr.ts";
 import { CSR_SIMD_WASM } from "./csr-simd.wasm.ts";
+import { gatherRows } from "./rows.ts";
 
 /** Above this many bytes of operands and product (a kept table aside), the JavaScript loop runs: the module's memory never shrinks. */
 export const MAX_BYTES = 256 * 2 ** 20;
@@ -90,8 +91,7 @@ export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, o
     xAt = at;
     if (!ids) heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), xAt);
     else {
-      const rowsIn = new Float32Array(k.memory.buffer, xAt, ids.length * d);
-      for (let c = 0; c < ids.length; c++) rowsIn.set(x.subarray(ids[c]! * d, (ids[c]! + 1) * d), c * d);
+      gatherRows(x, d, ids, new Float32Array(k.memory.buffer, xAt, ids.length * d));
     }
     at += aligned(xBytes);
   }

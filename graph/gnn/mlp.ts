@@ -7,6 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, glorotVariable, isSparse, project, zerosVariable, type Features } from "./layers.ts";
+import { firstIdOutside, gatherRows } from "./rows.ts";
 import { selectRows } from "./sparse.ts";
 import { floatsOf, tensorOf } from "./tensor-data.ts";
 import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
@@ -66,15 +67,12 @@ export function mlp(config: MlpConfig): Model<MlpInputs> {
 
   const inputsOfRows = (inputs: MlpInputs, rows: Int32Array) => {
     const { features } = inputs;
-    const outside = rows.find((row) => !(row >= 0 && row < features.shape[0]));
-    if (outside !== undefined) throw new Error(`mlp: row ${outside} is not one of the ${features.shape[0]} rows of the features`);
+    const outside = firstIdOutside(rows, features.shape[0]);
+    if (outside >= 0) throw new Error(`mlp: row ${rows[outside]} is not one of the ${features.shape[0]} rows of the features`);
     if (isSparse(features)) return { inputs: { features: selectRows(features, rows) }, dispose: () => undefined };
     const d = features.shape[1];
     // The operand is read inside `fill`, after the selection's tensor is made: making it may move the heap.
-    const selected = tensorOf<tf.Rank.R2>([rows.length, d], (out) => {
-      const all = floatsOf(features);
-      rows.forEach((row, i) => out.set(all.subarray(row * d, (row + 1) * d), i * d));
-    });
+    const selected = tensorOf<tf.Rank.R2>([rows.length, d], (out) => gatherRows(floatsOf(features), d, rows, out));
     return { inputs: { features: selected }, dispose: () => selected.dispose() };
   };
 

@@ -10,6 +10,7 @@ import { dropout, firstRows, glorotVariable, isSparse, project, zerosVariable, t
 import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { csrTimesDense, spmm, type SparseMatrix } from "./sparse.ts";
+import { firstIdOutside, gatherRows } from "./rows.ts";
 import { tensorOf } from "./tensor-data.ts";
 
 export interface SageConfig extends BaseModelConfig {
@@ -53,10 +54,8 @@ export interface SageInputs {
 /** Every id names a row of the table (a row past its end would be read as whatever the tensor's memory held). */
 function checkTableRows(x: FeatureRows): void {
   const rows = x.table.length / x.dim;
-  for (let i = 0; i < x.ids.length; i++) {
-    const id = x.ids[i]!;
-    if (!(id >= 0 && id < rows)) throw new Error(`sage: features.ids[${i}] = ${id} is not a row of the ${rows}-row feature table`);
-  }
+  const i = firstIdOutside(x.ids, rows);
+  if (i >= 0) throw new Error(`sage: features.ids[${i}] = ${x.ids[i]} is not a row of the ${rows}-row feature table`);
 }
 
 function isFeatureRows(x: Features | FeatureRows): x is FeatureRows {
@@ -85,9 +84,7 @@ export function sage(config: SageConfig): Model<SageInputs> {
   const tableInputs = (x: FeatureRows, block: SparseMatrix): [tf.Tensor2D, tf.Tensor2D] => {
     const n = block.shape[0];
     checkTableRows(x);
-    const self = tensorOf<tf.Rank.R2>([n, x.dim], (rows) => {
-      for (let i = 0; i < n; i++) rows.set(x.table.subarray(x.ids[i]! * x.dim, (x.ids[i]! + 1) * x.dim), i * x.dim);
-    });
+    const self = tensorOf<tf.Rank.R2>([n, x.dim], (rows) => gatherRows(x.table, x.dim, x.ids, rows, n));
     return [self, tensorOf<tf.Rank.R2>([n, x.dim], (mean) => csrTimesDense(block, x.table, x.dim, x.ids, mean, x.version))];
   };
 

@@ -11,6 +11,7 @@ import * as tf from "./tf.ts";
 import { customOp } from "./custom-op.ts";
 import { fromCoo, rowNormalize, transpose, type SparseMatrix } from "./csr.ts";
 import { csrTimesDenseSimd } from "./csr-simd.ts";
+import { firstIdOutside } from "./rows.ts";
 import { floatsOf, tensorOf } from "./tensor-data.ts";
 
 export { fromCoo, rowNormalize, selectRows, transpose, withValues, type Coo, type SparseMatrix } from "./csr.ts";
@@ -58,10 +59,8 @@ function checkOperand(a: SparseMatrix, x: Float32Array, d: number, ids: Int32Arr
     return;
   }
   if (ids.length < a.shape[1]) throw new Error(`csrTimesDense: ${ids.length} row ids for the ${a.shape[1]} columns of A`);
-  for (let c = 0; c < a.shape[1]; c++) {
-    const id = ids[c]!;
-    if (!(id >= 0 && id < xRows)) throw new Error(`csrTimesDense: ids[${c}] = ${id} is not one of the ${xRows} rows of X`);
-  }
+  const c = firstIdOutside(ids, xRows, a.shape[1]);
+  if (c >= 0) throw new Error(`csrTimesDense: ids[${c}] = ${ids[c]} is not one of the ${xRows} rows of X`);
 }
 
 /** csrTimesDense in JavaScript: holding eight columns in locals across the entries instead of loading and storing them each time is ~1.5x faster. */
