@@ -91,7 +91,7 @@ export async function replayRun(options: ReplayOptions): Promise<ReplayReport> {
             return [];
           })
       : Promise.resolve([]);
-  const opened = initBackend().then(async (backend) => ({ backend, replayer: await SegmentReplayer.open(log, manifest, { checkGraph: true }) }));
+  const opened = initBackend().then(async (backend) => ({ backend, replayer: await SegmentReplayer.open(log, manifest) }));
   // Read beside the run's opening, not after it: read between this thread's steps they were late for the first worker.
   const statesRead: Promise<Resumable> = stateRange.range ? readResumableStates(log, manifest, stateRange.range) : Promise.resolve({ states: new Map() });
   const first = opened.then(({ replayer }) => {

@@ -56,11 +56,11 @@ export class SegmentReplayer {
     return this.manifest.result?.steps ?? this.original.length;
   }
 
-  /** Opens what replaying `manifest`'s run needs; `checkGraph` also checks the graph against the recorded fingerprint. */
-  static async open(log: Log, manifest: RunManifest, options: { readonly checkGraph: boolean }): Promise<SegmentReplayer> {
+  /** Opens what replaying `manifest`'s run needs, refusing a graph that no longer matches the recorded fingerprint. */
+  static async open(log: Log, manifest: RunManifest): Promise<SegmentReplayer> {
     const { namespace } = manifest;
     const graph = await GraphStore.open(log, namespace, { until: manifest.graph.positions });
-    if (options.checkGraph && graphFingerprint(graph) !== manifest.graph.fingerprint) {
+    if (graphFingerprint(graph) !== manifest.graph.fingerprint) {
       throw new ReplayRefused(`run ${manifest.id} cannot be replayed exactly: the graph topics up to the recorded offsets no longer hold the graph it trained on (they were compacted since, so superseded events are gone). Keep graph topics uncompacted up to a run's offsets to keep it replayable.`);
     }
     const metrics = rangeOf(manifest, metricsTopic(namespace));
