@@ -89,10 +89,8 @@ export function csrTimesDenseSimd(a: SparseMatrix, x: Float32Array, d: number, o
     for (let p = 0; p < mapped.length; p++) mapped[p] = ids[mapped[p]!]!;
   } else {
     xAt = at;
-    if (!ids) heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), xAt);
-    else {
-      gatherRows(x, d, ids, new Float32Array(k.memory.buffer, xAt, ids.length * d));
-    }
+    if (ids) gatherRows(x, d, ids, new Float32Array(k.memory.buffer, xAt, ids.length * d));
+    else heap.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), xAt);
     at += aligned(xBytes);
   }
   k.spmm(rows, d, rowPtr, cols, vals, xAt, at);
