@@ -141,7 +141,16 @@ describe("a corrupt record batch", () => {
   it("fails with CorruptRecordBatch, not garbage, when it counts more records than it holds", () => {
     const buf = encodeRecordBatch(records);
     buf.writeInt32BE(4, 57); // the record count
-    assert.throws(() => readAll(buf), (error: Error) => error instanceof CorruptRecordBatch && /record batch at offset 0 is corrupt: it holds fewer records than the 4 it counts/.test(error.message));
+    assert.throws(() => readAll(buf), (error: Error) => error instanceof CorruptRecordBatch && isLogError(error, "StoreCorrupt") && /record batch at offset 0 is corrupt: it holds fewer records than the 4 it counts/.test(error.message));
+  });
+
+  it("refuses a batch in a format it does not read with an UnsupportedFormat LogError naming the batch", () => {
+    const snappy = encodeRecordBatch(records);
+    snappy.writeInt16BE(2, 21); // attributes: snappy compression
+    assert.throws(() => readAll(snappy), (error: Error) => isLogError(error, "UnsupportedFormat") && /record batch at offset 0 is compressed with snappy; carls reads only uncompressed and gzip batches/.test(error.message));
+    const old = encodeRecordBatch(records);
+    old.writeInt8(1, 16); // magic: message format 1
+    assert.throws(() => readAll(old), (error: Error) => isLogError(error, "UnsupportedFormat") && /has message format 1; carls reads only format 2/.test(error.message));
   });
 
   it("fails with CorruptRecordBatch when a record's length runs past the batch or its fields past the record", () => {

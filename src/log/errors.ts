@@ -10,11 +10,12 @@ export type LogErrorCode =
   | "AuthenticationFailed"
   | "StoreCorrupt"
   | "StoreVersionMismatch"
+  | "UnsupportedFormat"
   | "NotAssigned"
   | "Closed";
 
 export class LogError extends Error {
-  override readonly name = "LogError";
+  override readonly name: string = "LogError";
   constructor(
     readonly code: LogErrorCode,
     message: string,

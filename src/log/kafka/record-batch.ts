@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import type { Bytes, Headers, LogRecord } from "../types.ts";
+import { LogError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
 
 export interface OutgoingRecord {
@@ -255,8 +256,12 @@ export class RecordCursor {
 }
 
 /** A record batch whose records do not fit its bytes (Kafka's CRC is not verified on read, as librdkafka does by default). */
-export class CorruptRecordBatch extends Error {
+export class CorruptRecordBatch extends LogError {
   override readonly name = "CorruptRecordBatch";
+
+  constructor(message: string) {
+    super("StoreCorrupt", message);
+  }
 }
 
 const corrupt = (batch: DecodedBatch, why: string) => new CorruptRecordBatch(`record batch at offset ${batch.baseOffset} is corrupt: ${why}`);
@@ -282,7 +287,7 @@ export function* decodeRecordBatches(buf: Buffer): Generator<DecodedBatch> {
     const end = pos + 12 + buf.readInt32BE(pos + 8);
     if (end > buf.length) return;
     const magic = buf.readInt8(pos + 16);
-    if (magic !== MAGIC) throw new Error(`record batch at offset ${baseOffset} has message format ${magic}; carls reads only format 2`);
+    if (magic !== MAGIC) throw new LogError("UnsupportedFormat", `record batch at offset ${baseOffset} has message format ${magic}; carls reads only format 2`);
     const attributes = buf.readInt16BE(pos + 21);
     const lastOffset = baseOffset + buf.readInt32BE(pos + 23);
     const start = pos;
@@ -301,7 +306,7 @@ export function* decodeRecordBatches(buf: Buffer): Generator<DecodedBatch> {
       const inflated = gunzipSync(buf.subarray(start + BATCH_HEADER_BYTES, end));
       yield { baseOffset, lastOffset, buf: inflated, pos: 0, end: inflated.length, count, baseTimestamp, appendTime };
     } else {
-      throw new Error(`record batch at offset ${baseOffset} is compressed with ${CODECS[codec] ?? codec}; carls reads only uncompressed and gzip batches`);
+      throw new LogError("UnsupportedFormat", `record batch at offset ${baseOffset} is compressed with ${CODECS[codec] ?? codec}; carls reads only uncompressed and gzip batches`);
     }
   }
 }
