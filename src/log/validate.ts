@@ -65,6 +65,32 @@ export function readLimit(name: string, value: number | undefined, fallback: num
   return value;
 }
 
+const describe = (v: unknown): string => (v === undefined ? "undefined" : v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? `a ${v.constructor?.name ?? "object"}` : `a ${typeof v}`);
+
+/**
+ * What both backends accept from `produce`: an array of records whose key and value are each a
+ * Uint8Array or null, header values Uint8Arrays, timestamps non-negative integers. Checked before
+ * anything is written: a string key once went into a batch unencoded and left its partition
+ * unreadable.
+ */
+export function checkProduceRecords(topic: string, records: readonly ProduceRecord[]): void {
+  if (!Array.isArray(records)) throw new LogError("InvalidArgument", `produce to ${topic}: records must be an array, got ${describe(records)}`);
+  records.forEach((record, i) => {
+    const at = `produce to ${topic}: record ${i}`;
+    if (typeof record !== "object" || record === null) throw new LogError("InvalidArgument", `${at} is ${describe(record)}, not a record`);
+    for (const field of ["key", "value"] as const) {
+      const v: unknown = record[field];
+      if (v !== null && !(v instanceof Uint8Array)) throw new LogError("InvalidArgument", `${at} has a ${field} that is ${describe(v)}; keys and values are Uint8Array or null`);
+    }
+    if (record.timestamp !== undefined && !(Number.isSafeInteger(record.timestamp) && record.timestamp >= 0)) {
+      throw new LogError("InvalidArgument", `${at} has timestamp ${record.timestamp}; a timestamp is a non-negative integer (ms)`);
+    }
+    for (const name in record.headers) {
+      if (!(record.headers[name] instanceof Uint8Array)) throw new LogError("InvalidArgument", `${at} has header ${name} that is ${describe(record.headers[name])}, not a Uint8Array`);
+    }
+  });
+}
+
 export function recordSize(record: ProduceRecord): number {
   let size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
   if (record.headers) for (const k in record.headers) size += k.length + record.headers[k]!.byteLength;

@@ -14,6 +14,7 @@ import {
   type Log,
   type LogErrorCode,
   type LogRecord,
+  type ProduceRecord,
   type ReadOptions,
   type RecordColumns,
 } from "../../src/log/index.ts";
@@ -210,6 +211,22 @@ export function logConformance(backend: string, open: OpenLog): void {
         await rejectsWith(log.read(t, 0, 5), "InvalidOffset", "5");
         await rejectsWith(log.read(t, 7, 0), "InvalidArgument", "partition 7");
         await rejectsWith(log.produce(t, [{ key: null, value: bytes("v"), partition: 2 }]), "InvalidArgument", "partition 2");
+      });
+
+      it("refuses records of the wrong shape before writing any, naming the record and the field, and stays readable", async () => {
+        const t = topic("shapes");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        const good = { key: bytes("k"), value: bytes("v") };
+        const bad = (record: object) => log.produce(t, [good, record as ProduceRecord]);
+        await rejectsWith(bad({ key: "alpha", value: bytes("x") }), "InvalidArgument", "record 1 has a key that is a string; keys and values are Uint8Array or null");
+        await rejectsWith(bad({ key: null, value: "x" }), "InvalidArgument", "record 1 has a value that is a string");
+        await rejectsWith(bad({ key: null }), "InvalidArgument", "record 1 has a value that is undefined");
+        await rejectsWith(bad({ key: null, value: bytes("x"), headers: { h: "y" } }), "InvalidArgument", "record 1 has header h that is a string");
+        await rejectsWith(bad({ key: null, value: bytes("x"), timestamp: -1 }), "InvalidArgument", "record 1 has timestamp -1");
+        await rejectsWith(log.produce(t, undefined as unknown as ProduceRecord[]), "InvalidArgument", "records must be an array, got undefined");
+        await log.produce(t, [good]);
+        const read = await log.read(t, 0, 0);
+        assert.deepEqual(read.records.map((r) => text(r.value)), ["v"], "nothing of the refused calls was written, and the partition reads");
       });
 
       it("partitions keys with Kafka's murmur2, and honours explicit partitions", async () => {

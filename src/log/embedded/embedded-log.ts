@@ -21,6 +21,7 @@ import type {
 import {
   checkOffset,
   checkPartition,
+  checkProduceRecords,
   checkRecordSize,
   checkTopicName,
   configConflicts,
@@ -127,6 +128,7 @@ export class EmbeddedLog implements Log {
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]> {
     const meta = this.topic(topic);
+    checkProduceRecords(topic, records);
     if (records.length === 0) return [];
     const byPartition = this.assignPartitions(topic, meta, records);
     const now = Date.now();

@@ -1,7 +1,7 @@
 import { isLogError, LogError } from "../errors.ts";
 import { Partitioner } from "../partitioner.ts";
 import type { ProduceRecord, ProduceResult } from "../types.ts";
-import { checkPartition, checkRecordSize, checkTopicName, recordSize } from "../validate.ts";
+import { checkPartition, checkProduceRecords, checkRecordSize, checkTopicName, recordSize } from "../validate.ts";
 import { BATCH_OVERHEAD_BYTES, isReservedHeader, splitRecord } from "./chunking.ts";
 import { send } from "./internals.ts";
 import { PartitionLanes, type Submitted } from "./lanes.ts";
@@ -14,23 +14,13 @@ import type { Wire } from "./wire.ts";
 const ACKS_ALL = -1;
 const PRODUCE_TIMEOUT_MS = 30_000;
 
-const bytesOrNull = (v: unknown): boolean => v === null || v instanceof Uint8Array;
-
-function checkRecordShape(topic: string, record: ProduceRecord): void {
-  if (typeof record !== "object" || record === null || !bytesOrNull(record.key) || !bytesOrNull(record.value)) {
-    throw new LogError("InvalidArgument", `records for topic ${topic} need key and value as Uint8Array or null`);
-  }
-  if (record.timestamp !== undefined && !(Number.isSafeInteger(record.timestamp) && record.timestamp >= 0)) {
-    throw new LogError("InvalidArgument", `record timestamp must be a non-negative integer (ms), got ${record.timestamp}`);
-  }
+/** What only this backend reserves: the compaction marker key and the chunking headers. */
+function checkReserved(record: ProduceRecord): void {
   if (isCompactionMarker(record.key)) {
     throw new LogError("InvalidArgument", `the key ${COMPACTION_MARKER_KEY} is reserved for compaction markers`);
   }
   for (const name in record.headers) {
     if (isReservedHeader(name)) throw new LogError("InvalidArgument", `header ${name} is reserved for value chunking`);
-    if (!(record.headers[name] instanceof Uint8Array)) {
-      throw new LogError("InvalidArgument", `header ${name} for topic ${topic} must be a Uint8Array`);
-    }
   }
 }
 
@@ -76,13 +66,13 @@ export class Producer {
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]> {
     checkTopicName(topic);
-    if (!Array.isArray(records)) throw new LogError("InvalidArgument", `produce to ${topic}: records must be an array`);
+    checkProduceRecords(topic, records);
     const [{ partitions }, settings] = await Promise.all([this.wire.topic(topic), this.topics.settings(topic)]);
     const now = Date.now();
     const chunkLimit = settings.maxMessageBytes - BATCH_OVERHEAD_BYTES;
     const byPartition = new Map<number, { records: OutgoingRecord[]; chunked: boolean }>();
     for (const record of records) {
-      checkRecordShape(topic, record);
+      checkReserved(record);
       const size = recordSize(record);
       if (size > this.maxRecordBytes) checkRecordSize(topic, record, this.maxRecordBytes);
       if (record.partition !== undefined) checkPartition(topic, record.partition, partitions);
@@ -104,7 +94,7 @@ export class Producer {
             "it cannot be split into chunks because compaction would keep only the last chunk of its key",
         );
       }
-      for (const piece of splitRecord(topic, record, settings.maxMessageBytes)) outgoing.records.push({ ...piece, timestamp });
+      for (const piece of splitRecord(topic, { key: record.key, value: record.value, headers: record.headers }, settings.maxMessageBytes)) outgoing.records.push({ ...piece, timestamp });
       outgoing.chunked = true;
     }
     const results = await Promise.all(
