@@ -55,6 +55,25 @@ function bankSuite(backend: Backend): void {
         await view.close();
       }));
 
+    it("refuses NaN and infinite values and bad steps at the writer, and sends such a record written around it to the dead letters", () =>
+      withLog(async (log, ns) => {
+        const writer = await BankWriter.open(log, ns, "finite", { partitions: 1 });
+        await assert.rejects(writer.upsertVectors([{ key: "a", values: vec(1, 2) }, { key: "n", values: vec(0, NaN) }], 1), /bank .*kb\.finite: key "n" has NaN at 1; a bank holds finite values only/);
+        await assert.rejects(writer.upsertVectors([{ key: "i", values: vec(-Infinity, 0) }], 1), /key "i" has -Infinity at 0/);
+        await assert.rejects(writer.upsertVectors([{ key: "a", values: vec(1, 2) }], -5), /step must be a checkpoint step \(an integer ≥ 0\) or -1, got -5/);
+        await assert.rejects(writer.upsertNeighbours([], Number.NaN), /step must be .* got NaN/);
+        const topic = bankTopics(ns, "finite").bank;
+        await writer.upsertVectors([{ key: "a", values: vec(1, 0) }, { key: "b", values: vec(0, 1) }, { key: "c", values: vec(1, 1) }], 2);
+        const nan = (key: string) => ({ key: enc.encode(key), value: encodeEnvelope("vector", -1, encodeVector(denseVector(vec(0, NaN), 3))), partition: 0 });
+        await log.produce(topic, [nan("b"), nan("n")]);
+        const view = await VectorBankView.open(log, ns, "finite", { follow: false });
+        assert.deepEqual([view.size, view.stepOf("a"), view.stepOf("b"), view.stepOf("n")], [2, 2, -1, -1], "nothing of the refused upserts was written; a key whose value came as NaN reads as missing");
+        const letters = await readAll(log, deadLetterTopic(topic), 0);
+        assert.deepEqual(letters.map((l) => [dec.decode(l.key!), dec.decode(l.headers[DEAD_LETTER_HEADERS.reason]!)]), ["b", "n"].map((key) => [key, "vector value 1 is NaN or infinite; a bank holds finite values only (the key reads as missing until a finite value comes)"]));
+        assert.deepEqual((await view.nearest(vec(1, 0), 3)).map((n) => n.key), ["a", "c"]);
+        await view.close();
+      }));
+
     it("writes every version to the history, and each bank record says where its history copy is", () =>
       withLog(async (log, ns) => {
         const writer = await BankWriter.open(log, ns, "hist", { partitions: 2 });

@@ -51,6 +51,14 @@ export class VectorApplier implements BankApplier {
     const store = (this.store ??= new VectorStore(this.dim, this.reserved || undefined));
     if (this.dim !== store.dim) return `vector of dim ${this.dim} in a bank of dim ${store.dim}`;
     const row = store.setFromKeyBytes(version.keyData, version.keyStart, version.keyLength, version.keyHash, version.valueData, version.payloadStart + this.valuesAt, this.step);
+    // Checked where the row landed, aligned, rather than in the read's buffer: a bad value is rare,
+    // and the check then costs a word a value. Its key reads as missing until a finite value comes.
+    const bad = store.firstNonFiniteOfRow(row);
+    if (bad >= 0) {
+      store.deleteKeyBytes(version.keyData, version.keyStart, version.keyLength, version.keyHash);
+      this.listener?.rowRemoved(row);
+      return `vector value ${bad} is NaN or infinite; a bank holds finite values only (the key reads as missing until a finite value comes)`;
+    }
     this.listener?.rowChanged(row);
     return undefined;
   }

@@ -107,6 +107,11 @@ export class VectorStore {
     this.index.reserveKeys(this.size + more);
   }
 
+  /** The first value of `row` that is NaN or infinite, or -1. */
+  firstNonFiniteOfRow(row: number): number {
+    return firstNonFinite(this.words, row * this.dim, this.dim);
+  }
+
   /** The row of a key, or -1. Rows are stable while the key lives. */
   rowOfKey(key: string): number {
     return this.index.find(key);
@@ -325,6 +330,14 @@ export class VectorStore {
     this.stepOfRow = steps;
     this.index.reserveRows(rows);
   }
+}
+
+const EXPONENT = 0x7f800000;
+
+/** Of `count` float32 values (as bits) from `start`, the first NaN or infinite one (exponent bits all set), or -1. */
+function firstNonFinite(words: Int32Array, start: number, count: number): number {
+  for (let i = 0; i < count; i++) if ((words[start + i]! & EXPONENT) === EXPONENT) return i;
+  return -1;
 }
 
 /** Where `lookupRows`'s warm-up reads go, so that they are not optimised away. */

@@ -52,19 +52,31 @@ export class BankWriter {
     return new BankWriter(log, topics, partitions, options.maxBatchBytes ?? 512 * 1024);
   }
 
-  /** Upserts dense float32 vectors produced by checkpoint `step` (-1 when none). */
-  upsertVectors(entries: readonly VectorUpsert[], step: number): Promise<void> {
+  /** Upserts dense float32 vectors produced by checkpoint `step` (-1 when none); every value must be finite. */
+  async upsertVectors(entries: readonly VectorUpsert[], step: number): Promise<void> {
+    this.checkStep(step);
+    for (const { key, values } of entries) {
+      if (!(values instanceof Float32Array)) throw new Error(`bank ${this.topics.bank}: the values of key ${JSON.stringify(key)} must be a Float32Array`);
+      const at = firstNonFinite(values);
+      if (at >= 0) throw new Error(`bank ${this.topics.bank}: key ${JSON.stringify(key)} has ${values[at]} at ${at}; a bank holds finite values only`);
+    }
     const vectors = entries.map(({ values }) => denseVector(values, step));
     return this.write(this.versions(entries.map((e) => e.key), "vector", vectors.map(encodedVectorBytes), (i, target, offset) => encodeVectorInto(vectors[i]!, target, offset)));
   }
 
   /** Upserts neighbour lists found from embeddings of checkpoint `step`. */
-  upsertNeighbours(entries: readonly NeighbourUpsert[], step: number): Promise<void> {
+  async upsertNeighbours(entries: readonly NeighbourUpsert[], step: number): Promise<void> {
+    this.checkStep(step);
     const lists = entries.map(({ neighbours }) => encodeNeighbourList({ ...neighbours, step }));
     return this.write(this.versions(entries.map((e) => e.key), "neighbours", lists.map((l) => l.byteLength), (i, target, offset) => target.set(lists[i]!, offset)));
   }
 
-  delete(keys: readonly string[]): Promise<void> {
+  /** A checkpoint step, or -1 for values from no checkpoint. */
+  private checkStep(step: number): void {
+    if (!(Number.isSafeInteger(step) && step >= -1)) throw new Error(`bank ${this.topics.bank}: step must be a checkpoint step (an integer ≥ 0) or -1, got ${step}`);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
     return this.write(this.versions(keys, "deleted", keys.map(() => 0), () => {}));
   }
 
@@ -159,4 +171,10 @@ export class BankWriter {
     }
     if (start < versions.length) yield versions.slice(start);
   }
+}
+
+/** The index of the first NaN or infinite value, or -1. */
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }
