@@ -6,6 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Rng } from "../graph/gnn/random.ts";
 import { NearestIndex, exactNearest, recallAtK, type NearestResult } from "../src/bank/nearest/nearest-index.ts";
+import { SyncedIndex } from "../src/bank/nearest/synced-index.ts";
+import { VectorStore } from "../src/bank/vector-store.ts";
 
 /** n points around `centers` (uniform noise of ±spread per coordinate), and a matching sampler. */
 function clustered(rng: Rng, centers: Float32Array, dim: number, n: number, spread = 0.5): Float32Array {
@@ -216,4 +218,47 @@ test("exactNearest and recallAtK on a small hand-made case", () => {
   const half = { ...exact, labels: Int32Array.of(11, 13, 99) };
   assert.equal(recallAtK(half, exact), 1 / 3);
   assert.throws(() => recallAtK({ ...exact, k: 1 }, exact), /shapes differ/);
+});
+
+describe("SyncedIndex over a vector store", () => {
+  /** Row i at angle 10°·i on the unit circle; the 3 nearest rows of angle 0. */
+  const at = (degrees: number) => Float32Array.of(Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180));
+  const nearestRows = async (index: SyncedIndex, store: VectorStore) => [...(await index.search(store, at(0), 3)).labels];
+  const filled = () => {
+    const store = new VectorStore(2);
+    for (let i = 0; i < 10; i++) store.set(`k${i}`, at(10 * i), 1);
+    return store;
+  };
+
+  test("leaves a row with a NaN or infinite value out of the index until it is finite again, by rebuild and in place", async () => {
+    const store = filled();
+    store.set("k0", Float32Array.of(Number.NaN, 0), 2);
+    const index = new SyncedIndex({ seed: 1 });
+    try {
+      assert.deepEqual(await nearestRows(index, store), [1, 2, 3], "the first search builds from every finite row");
+      index.rowChanged(store.set("k0", at(0), 3));
+      assert.deepEqual(await nearestRows(index, store), [0, 1, 2], "finite again: in place (one row of ten changed)");
+      index.rowChanged(store.set("k1", Float32Array.of(Number.POSITIVE_INFINITY, 0), 4));
+      assert.deepEqual(await nearestRows(index, store), [0, 2, 3], "no longer finite: it leaves the index");
+    } finally {
+      await index.close();
+    }
+  });
+
+  test("a sync that failed does not fail every later search: the next one rebuilds the index", async () => {
+    const store = filled();
+    const index = new SyncedIndex({ seed: 1 });
+    const rebuild = Object.getOwnPropertyDescriptor(NearestIndex.prototype, "rebuild")!;
+    Object.defineProperty(NearestIndex.prototype, "rebuild", { ...rebuild, value: () => Promise.reject(new Error("rebuild failed once")) });
+    try {
+      await assert.rejects(nearestRows(index, store), /rebuild failed once/);
+    } finally {
+      Object.defineProperty(NearestIndex.prototype, "rebuild", rebuild);
+    }
+    try {
+      assert.deepEqual(await nearestRows(index, store), [0, 1, 2]);
+    } finally {
+      await index.close();
+    }
+  });
 });

@@ -43,11 +43,14 @@ export class SyncedIndex {
   }
 
   private sync(store: VectorStore, index: NearestIndex): Promise<void> {
-    this.syncing = this.syncing.then(async () => {
+    const synced = this.syncing.then(async () => {
       if (this.built && this.changed.size === 0 && this.removed.size === 0) return;
       const rebuild = !this.built || this.changed.size + this.removed.size > REBUILD_FRACTION * store.size;
-      const rows = rebuild ? store.liveRows() : [...this.changed];
-      const removed = Int32Array.from(this.removed);
+      // A row with a NaN or infinite value has no distance to anything: it stays out of the index (and leaves it, if it was in) until it is finite again.
+      const rows: number[] = [];
+      const leaving = [...this.removed];
+      for (const row of rebuild ? store.liveRows() : this.changed) (allFinite(store.storage, row * store.dim, (row + 1) * store.dim) ? rows : leaving).push(row);
+      const removed = rebuild ? new Int32Array(0) : Int32Array.from(leaving);
       this.changed.clear();
       this.removed.clear();
       const labels = Int32Array.from(rows);
@@ -61,6 +64,15 @@ export class SyncedIndex {
       if (removed.length > 0) await index.remove(removed);
       if (labels.length > 0) await index.upsert(labels, vectors);
     });
-    return this.syncing;
+    // A failed sync leaves the index's contents unknown: the next one rebuilds it from every row.
+    this.syncing = synced.catch(() => {
+      this.built = false;
+    });
+    return synced;
   }
+}
+
+function allFinite(values: Float32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }
