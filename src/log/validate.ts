@@ -67,28 +67,42 @@ export function readLimit(name: string, value: number | undefined, fallback: num
 
 const describe = (v: unknown): string => (v === undefined ? "undefined" : v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? `a ${v.constructor?.name ?? "object"}` : `a ${typeof v}`);
 
-/**
+/*
  * What both backends accept from `produce`: an array of records whose key and value are each a
  * Uint8Array or null, header values Uint8Arrays, timestamps non-negative integers. Checked before
- * anything is written: a string key once went into a batch unencoded and left its partition
- * unreadable.
+ * anything is written (a string key once went into a batch unencoded and left its partition
+ * unreadable), each record in the loop that already reads it for its size and partition.
  */
-export function checkProduceRecords(topic: string, records: readonly ProduceRecord[]): void {
+
+export function checkRecordArray(topic: string, records: readonly ProduceRecord[]): void {
   if (!Array.isArray(records)) throw new LogError("InvalidArgument", `produce to ${topic}: records must be an array, got ${describe(records)}`);
-  records.forEach((record, i) => {
-    const at = `produce to ${topic}: record ${i}`;
-    if (typeof record !== "object" || record === null) throw new LogError("InvalidArgument", `${at} is ${describe(record)}, not a record`);
-    for (const field of ["key", "value"] as const) {
-      const v: unknown = record[field];
-      if (v !== null && !(v instanceof Uint8Array)) throw new LogError("InvalidArgument", `${at} has a ${field} that is ${describe(v)}; keys and values are Uint8Array or null`);
-    }
-    if (record.timestamp !== undefined && !(Number.isSafeInteger(record.timestamp) && record.timestamp >= 0)) {
-      throw new LogError("InvalidArgument", `${at} has timestamp ${record.timestamp}; a timestamp is a non-negative integer (ms)`);
-    }
-    for (const name in record.headers) {
-      if (!(record.headers[name] instanceof Uint8Array)) throw new LogError("InvalidArgument", `${at} has header ${name} that is ${describe(record.headers[name])}, not a Uint8Array`);
-    }
-  });
+}
+
+/** Record `index` of a produce to `topic`, refused with what is wrong with it. */
+export function checkProduceRecord(topic: string, record: ProduceRecord, index: number): void {
+  if (!wellFormed(record)) throw new LogError("InvalidArgument", `produce to ${topic}: record ${index} ${recordProblem(record)}`);
+}
+
+const bytesOrNull = (v: unknown): boolean => v === null || v instanceof Uint8Array;
+
+function wellFormed(record: ProduceRecord): boolean {
+  if (typeof record !== "object" || record === null || !bytesOrNull(record.key) || !bytesOrNull(record.value)) return false;
+  const { timestamp, headers } = record;
+  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && timestamp >= 0)) return false;
+  if (headers !== undefined) for (const name in headers) if (!(headers[name] instanceof Uint8Array)) return false;
+  return true;
+}
+
+/** What is wrong with a record `wellFormed` refused. */
+function recordProblem(record: unknown): string {
+  if (typeof record !== "object" || record === null) return `is ${describe(record)}, not a record`;
+  const { key, value, timestamp, headers } = record as Record<string, unknown>;
+  for (const [field, v] of [["key", key], ["value", value]] as const) {
+    if (!bytesOrNull(v)) return `has a ${field} that is ${describe(v)}; keys and values are Uint8Array or null`;
+  }
+  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && (timestamp as number) >= 0)) return `has timestamp ${String(timestamp)}; a timestamp is a non-negative integer (ms)`;
+  const name = Object.keys(headers as object).find((h) => !((headers as Record<string, unknown>)[h] instanceof Uint8Array))!;
+  return `has header ${name} that is ${describe((headers as Record<string, unknown>)[name])}, not a Uint8Array`;
 }
 
 export function recordSize(record: ProduceRecord): number {

@@ -21,7 +21,8 @@ import type {
 import {
   checkOffset,
   checkPartition,
-  checkProduceRecords,
+  checkProduceRecord,
+  checkRecordArray,
   checkRecordSize,
   checkTopicName,
   configConflicts,
@@ -128,7 +129,7 @@ export class EmbeddedLog implements Log {
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]> {
     const meta = this.topic(topic);
-    checkProduceRecords(topic, records);
+    checkRecordArray(topic, records);
     if (records.length === 0) return [];
     const byPartition = this.assignPartitions(topic, meta, records);
     const now = Date.now();
@@ -155,7 +156,9 @@ export class EmbeddedLog implements Log {
   private assignPartitions(topic: string, meta: TopicMeta, records: readonly ProduceRecord[]): Map<number, ProduceRecord[]> {
     const { partitions, compacted } = meta.config;
     const byPartition = new Map<number, ProduceRecord[]>();
-    for (const record of records) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      checkProduceRecord(topic, record, i);
       checkRecordSize(topic, record, this.maxRecordBytes);
       if (compacted && record.key === null) {
         throw new LogError("InvalidArgument", `topic ${topic} is compacted, so every record needs a key`);

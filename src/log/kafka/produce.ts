@@ -1,7 +1,7 @@
 import { isLogError, LogError } from "../errors.ts";
 import { Partitioner } from "../partitioner.ts";
 import type { ProduceRecord, ProduceResult } from "../types.ts";
-import { checkPartition, checkProduceRecords, checkRecordSize, checkTopicName, recordSize } from "../validate.ts";
+import { checkPartition, checkProduceRecord, checkRecordArray, checkRecordSize, checkTopicName, recordSize } from "../validate.ts";
 import { BATCH_OVERHEAD_BYTES, isReservedHeader, splitRecord } from "./chunking.ts";
 import { send } from "./internals.ts";
 import { PartitionLanes, type Submitted } from "./lanes.ts";
@@ -66,12 +66,14 @@ export class Producer {
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]> {
     checkTopicName(topic);
-    checkProduceRecords(topic, records);
+    checkRecordArray(topic, records);
     const [{ partitions }, settings] = await Promise.all([this.wire.topic(topic), this.topics.settings(topic)]);
     const now = Date.now();
     const chunkLimit = settings.maxMessageBytes - BATCH_OVERHEAD_BYTES;
     const byPartition = new Map<number, { records: OutgoingRecord[]; chunked: boolean }>();
-    for (const record of records) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      checkProduceRecord(topic, record, i);
       checkReserved(record);
       const size = recordSize(record);
       if (size > this.maxRecordBytes) checkRecordSize(topic, record, this.maxRecordBytes);
