@@ -27,6 +27,7 @@ export interface TrainedNodeClassifier {
 }
 
 export function trainNodeClassifier(store: GraphStore, options: NodeClassifierOptions = {}): TrainedNodeClassifier {
+  checkOptions(options);
   const { dim } = store.features();
   const labels = store.labels();
   const classes = labels.reduce((max, label) => Math.max(max, label), -1) + 1;
@@ -39,6 +40,12 @@ export function trainNodeClassifier(store: GraphStore, options: NodeClassifierOp
   const built = graphInputs(store, kind);
   const model = buildModel({ kind, inputDim: dim, hiddenDim: options.hiddenDim ?? 16, classes, seed });
   return fit(store, model, built.inputs, options, () => built.dispose());
+}
+
+function checkOptions({ model, maxEpochs, learningRate }: NodeClassifierOptions): void {
+  if (model !== undefined && model !== "sage" && model !== "gcn") throw new Error(`trainNodeClassifier: model must be "sage" or "gcn", got ${JSON.stringify(model)}`);
+  if (maxEpochs !== undefined && !(Number.isInteger(maxEpochs) && maxEpochs >= 1)) throw new Error(`trainNodeClassifier: maxEpochs must be an integer ≥ 1, got ${maxEpochs}`);
+  if (learningRate !== undefined && !(Number.isFinite(learningRate) && learningRate > 0)) throw new Error(`trainNodeClassifier: learningRate must be a finite number > 0, got ${learningRate}`);
 }
 
 function fit<I>(store: GraphStore, model: Model<I>, inputs: I, options: NodeClassifierOptions, release: () => void): TrainedNodeClassifier {

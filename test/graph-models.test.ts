@@ -3,7 +3,8 @@ import { before, test } from "node:test";
 import { initBackend } from "../graph/gnn/backend.ts";
 import { isSparse } from "../graph/gnn/layers.ts";
 import type { SparseMatrix } from "../graph/gnn/sparse.ts";
-import { graphInputs } from "../graph/models.ts";
+import { buildModel, graphInputs, type ModelSpec } from "../graph/models.ts";
+import { trainNodeClassifier } from "../graph/node-classifier.ts";
 import type { GraphStore } from "../graph/store/graph-store.ts";
 
 before(() => initBackend());
@@ -84,4 +85,30 @@ test("features exactly at the sparse threshold (a tenth non-zero) stay dense, as
   assert.ok(!isSparse(features as never), "dense at exactly a tenth");
   assert.deepEqual(bits((features as { dataSync(): Float32Array }).dataSync()), bits(expected(data, rows, cols)));
   inputs.dispose();
+});
+
+test("buildModel refuses a spec no model could be built from, naming the model and the setting, for every kind", () => {
+  const good = { inputDim: 4, hiddenDim: 8, classes: 3, seed: 1 };
+  const cases: [Partial<ModelSpec>, string][] = [
+    [{ hiddenDim: -4 }, "hiddenDim must be a positive integer, got -4"],
+    [{ hiddenDim: 2.5 }, "hiddenDim must be a positive integer, got 2.5"],
+    [{ classes: 0 }, "classes must be a positive integer, got 0"],
+    [{ inputDim: Number.NaN }, "inputDim must be a positive integer, got NaN"],
+    [{ dropout: 1.5 }, "dropout must be in [0, 1), got 1.5"],
+    [{ weightDecay: -1 }, "weightDecay must be a finite number ≥ 0, got -1"],
+    [{ seed: Number.NaN }, "seed must be an integer, got NaN"],
+    [{ seed: undefined as unknown as number }, "seed must be an integer, got undefined"],
+  ];
+  for (const kind of ["gcn", "sage", "mlp"] as const) {
+    buildModel({ kind, ...good }).dispose();
+    for (const [change, message] of cases) assert.throws(() => buildModel({ kind, ...good, ...change } as ModelSpec), { message: `${kind}: ${message}` });
+  }
+});
+
+test("trainNodeClassifier names a bad option before it reads the graph", () => {
+  const unread = {} as GraphStore;
+  assert.throws(() => trainNodeClassifier(unread, { maxEpochs: -1 }), { message: "trainNodeClassifier: maxEpochs must be an integer ≥ 1, got -1" });
+  assert.throws(() => trainNodeClassifier(unread, { maxEpochs: Number.NaN }), /maxEpochs must be an integer ≥ 1, got NaN/);
+  assert.throws(() => trainNodeClassifier(unread, { learningRate: -1 }), { message: "trainNodeClassifier: learningRate must be a finite number > 0, got -1" });
+  assert.throws(() => trainNodeClassifier(unread, { model: "mlp" as "gcn" }), { message: 'trainNodeClassifier: model must be "sage" or "gcn", got "mlp"' });
 });

@@ -5,7 +5,7 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, glorotVariable, project, type Features } from "./layers.ts";
-import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
+import { assembleModel, checkBaseConfig, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { spmm, type SparseMatrix } from "./sparse.ts";
 
@@ -19,6 +19,7 @@ export interface GcnInputs {
 }
 
 export function gcn(config: GcnConfig): Model<GcnInputs> {
+  checkBaseConfig("gcn", config);
   const rate = config.dropout ?? 0.5;
   const decay = config.weightDecay ?? 5e-4;
   const init = new Rng(config.seed);

@@ -10,7 +10,7 @@ import { dropout, glorotVariable, isSparse, project, zerosVariable, type Feature
 import { firstIdOutside, gatherRows } from "./rows.ts";
 import { selectRows } from "./sparse.ts";
 import { floatsOf, tensorOf } from "./tensor-data.ts";
-import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
+import { assembleModel, checkBaseConfig, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 
 /** Dropout applies to the input features and the hidden layer; weight decay to the first layer's kernel. */
@@ -25,11 +25,8 @@ export interface MlpInputs {
 }
 
 export function mlp(config: MlpConfig): Model<MlpInputs> {
-  for (const [name, value] of [["inputDim", config.inputDim], ["hiddenDim", config.hiddenDim], ["classes", config.classes]] as const) {
-    if (!(Number.isInteger(value) && value > 0)) throw new Error(`mlp: ${name} must be a positive integer, got ${value}`);
-  }
+  checkBaseConfig("mlp", config);
   const rate = config.dropout ?? 0.5;
-  if (!(rate >= 0 && rate < 1)) throw new Error(`mlp: dropout must be in [0, 1), got ${rate}`);
   const decay = config.weightDecay ?? 5e-4;
   const init = new Rng(config.seed);
   const dropoutRng = init.fork();

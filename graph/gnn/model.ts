@@ -47,6 +47,17 @@ export interface BaseModelConfig {
   readonly weightDecay?: number;
 }
 
+/** Refuses a config that no model could be built from, naming the model and the setting. */
+export function checkBaseConfig(kind: string, config: BaseModelConfig): void {
+  for (const [name, value] of [["inputDim", config.inputDim], ["hiddenDim", config.hiddenDim], ["classes", config.classes]] as const) {
+    if (!(Number.isInteger(value) && value > 0)) throw new Error(`${kind}: ${name} must be a positive integer, got ${value}`);
+  }
+  if (!Number.isSafeInteger(config.seed)) throw new Error(`${kind}: seed must be an integer, got ${config.seed}`);
+  const { dropout = 0.5, weightDecay = 5e-4 } = config;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`${kind}: dropout must be in [0, 1), got ${dropout}`);
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new Error(`${kind}: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
+}
+
 /**
  * A Model from its forward pass and hidden layer: predict is the softmax of forward without
  * dropout, the weight decay covers `decayed`, and the weights are those of `weights`.

@@ -7,7 +7,7 @@
  */
 import * as tf from "./tf.ts";
 import { dropout, firstRows, glorotVariable, isSparse, project, zerosVariable, type Features } from "./layers.ts";
-import { assembleModel, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
+import { assembleModel, checkBaseConfig, WeightSet, type BaseModelConfig, type Model } from "./model.ts";
 import { Rng } from "./random.ts";
 import { csrTimesDense, spmm, type SparseMatrix } from "./sparse.ts";
 import { firstIdOutside, gatherRows } from "./rows.ts";
@@ -63,6 +63,7 @@ function isFeatureRows(x: Features | FeatureRows): x is FeatureRows {
 }
 
 export function sage(config: SageConfig): Model<SageInputs> {
+  checkBaseConfig("sage", config);
   const depth = config.layers ?? 2;
   if (!(depth >= 2)) throw new Error(`sage: layers must be at least 2 (one hidden layer), got ${depth}`);
   const rate = config.dropout ?? 0.5;
