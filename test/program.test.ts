@@ -31,6 +31,14 @@ describe("program values", () => {
     assert.throws(() => program("p", [{ name: "a", group: "g", replicas: 2, run: ok }, { name: "b", group: "g", run: ok }]), /mixes replica counts/);
     assert.throws(() => program("p", [{ name: "a", replicas: 0, run: ok }]), /replicas must be an integer ≥ 1/);
     assert.throws(() => program("P q", [{ name: "a", run: ok }]), /its name must match/);
+    assert.throws(() => program("p", [{ name: "a", run: 42 as never }]), /node a: run must be a function of the node's context; write it with task\(async \(ctx, signal\) => \.\.\.\)/);
+  });
+
+  test("a node whose run returns a promise instead of an effect fails saying to wrap it in task()", async () => {
+    const p = program("unwrapped", [{ name: "plain", terminal: true, run: (async () => {}) as never }]);
+    const outcome = await (await launch({ program: p, log: embeddedBackend().url, out: quiet })).done;
+    assert.equal(outcome.state, "failed");
+    assert.match(outcome.reason, /node plain: run returned a Promise, not an Effect; wrap promise code in task\(async \(ctx, signal\) => \.\.\.\) or daemon/);
   });
 
   // The program file takes a minute to load: the stop must not wait for it.

@@ -65,6 +65,7 @@ export function program(name: string, nodes: readonly NodeDefinition[]): Program
   if (nodes.length === 0) throw problem("it has no nodes");
   const resolved = nodes.map((n): ProgramNode => {
     if (!NAME.test(n.name)) throw problem(`node name ${JSON.stringify(n.name)} must match ${NAME}`);
+    if (typeof n.run !== "function") throw problem(`node ${n.name}: run must be a function of the node's context; write it with task(async (ctx, signal) => ...) or daemon(async (ctx) => ...)`);
     const replicas = n.replicas ?? 1;
     if (!(Number.isInteger(replicas) && replicas >= 1)) throw problem(`node ${n.name}: replicas must be an integer ≥ 1, got ${n.replicas}`);
     const restart = n.restart ?? never;

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { threadId } from "node:worker_threads";
 import { Effect, Schedule } from "effect";
 import type { Log } from "../log/types.ts";
-import { nodeContext } from "./context.ts";
+import { nodeContext, type NodeContext } from "./context.ts";
 import { replicaExitOf } from "./placement.ts";
 import type { Program, ProgramConfig, ProgramNode } from "./program.ts";
 import { ensureStatusTopic, nodeCompleted, publishStatus, StatusReader, type ReplicaState } from "./status.ts";
@@ -82,11 +82,19 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
       yield* publish("waiting");
       yield* awaitPredecessors;
     }
-    yield* Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), node.run(context)));
+    yield* Effect.scoped(Effect.zipRight(Effect.forkScoped(heartbeat), bodyOf(node, context)));
   }).pipe(
     Effect.onExit((exit) => {
       const ended = replicaExitOf(exit);
       return publish(ended.kind, ended.kind === "failed" ? ended.reason : undefined);
     }),
   );
+}
+
+/** The node's run as an effect, or a failure that says how to write one when it returned something else (a promise, most often). */
+function bodyOf(node: ProgramNode, context: NodeContext): Effect.Effect<void, unknown> {
+  const body: unknown = node.run(context);
+  if (Effect.isEffect(body)) return body as Effect.Effect<void, unknown>;
+  const what = body instanceof Promise ? "a Promise" : body === undefined ? "nothing" : `a ${typeof body}`;
+  return Effect.fail(new Error(`node ${node.name}: run returned ${what}, not an Effect; wrap promise code in task(async (ctx, signal) => ...) or daemon(async (ctx) => ...)`));
 }
