@@ -26,6 +26,17 @@ export type TermSpec =
   | ({ readonly kind: "graph"; readonly predictions: string; readonly neighbours?: string } & Omit<GraphRegularizationTermOptions, "predictions" | "neighbours">)
   | ({ readonly kind: "pseudo"; readonly pseudoLabels: string } & Omit<PseudoLabelTermOptions, "pseudoLabels">);
 
+/** Refuses term specs no term can be built from, naming the term and the setting. */
+export function checkTermSpecs(specs: readonly TermSpec[]): void {
+  specs.forEach((spec, i) => {
+    const problem = (what: string) => new Error(`knowledge term ${i} (${JSON.stringify((spec as { kind?: unknown }).kind)}): ${what}`);
+    if (spec.kind !== "graph" && spec.kind !== "pseudo") throw problem(`kind must be "graph" or "pseudo"`);
+    if (!(Number.isFinite(spec.weight) && spec.weight >= 0)) throw problem(`weight must be a finite number ≥ 0, got ${spec.weight}`);
+    const banks = spec.kind === "graph" ? { predictions: spec.predictions, ...(spec.neighbours !== undefined ? { neighbours: spec.neighbours } : {}) } : { pseudoLabels: spec.pseudoLabels };
+    for (const [field, bank] of Object.entries(banks)) if (typeof bank !== "string" || bank.length === 0) throw problem(`${field} must name a bank, got ${JSON.stringify(bank)}`);
+  });
+}
+
 /** The banks a term reads, by name. */
 export function banksOf(spec: TermSpec): string[] {
   return spec.kind === "graph" ? [spec.predictions, ...(spec.neighbours ? [spec.neighbours] : [])] : [spec.pseudoLabels];
@@ -293,6 +304,7 @@ export interface OpenTerms {
  * views start empty and read the banks' history, moved by `replayTo` (see src/replay).
  */
 export async function openTerms(log: Log, namespace: string, specs: readonly TermSpec[], options: { readonly replay?: boolean; readonly pollWaitMs?: number } = {}): Promise<OpenTerms> {
+  checkTermSpecs(specs);
   const views = new Map<string, VectorBankView | NeighbourBankView>();
   const viewOptions = { ...(options.replay ? { replay: true } : {}), ...(options.pollWaitMs !== undefined ? { pollWaitMs: options.pollWaitMs } : {}) };
   const vectors = async (name: string) => {

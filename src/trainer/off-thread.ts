@@ -13,7 +13,7 @@ import { isFresh, type BankVersion } from "../bank/view.ts";
 import type { Log } from "../log/types.ts";
 import { bundledWorkerSource } from "../bundled-worker.ts";
 import { Conditions } from "../conditions.ts";
-import { banksOf, stepsOf, type KnowledgeTerm, type TermConstants, type TermSpec } from "./knowledge.ts";
+import { banksOf, checkTermSpecs, stepsOf, type KnowledgeTerm, type TermConstants, type TermSpec } from "./knowledge.ts";
 import type { KnowledgeMessage, KnowledgeWorkerData } from "./knowledge-worker.ts";
 
 /** What a staleness bound waits on (`BankView.awaitVersion` has this shape too). */
@@ -35,6 +35,7 @@ const WORKER = new URL("./knowledge-worker.ts", import.meta.url);
  * reads up to) and resolves once it has sent the terms' first constants.
  */
 export async function openTermsOffThread(log: Log, namespace: string, specs: readonly TermSpec[], graph: GraphStore, options: { readonly pollWaitMs?: number } = {}): Promise<OffThreadKnowledge> {
+  checkTermSpecs(specs);
   const data: KnowledgeWorkerData = { location: log.location, namespace, specs, graph: graph.positions(), ...(options.pollWaitMs !== undefined ? { pollWaitMs: options.pollWaitMs } : {}) };
   const worker = new Worker(await bundledWorkerSource(WORKER), { eval: true, workerData: data });
   const constants: (TermConstants | undefined)[] = specs.map(() => undefined);
