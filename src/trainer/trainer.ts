@@ -11,7 +11,7 @@ import type { Log } from "../log/types.ts";
 import { checkpointTopic, ensureCheckpointTopic, publishCheckpoint } from "../schema/checkpoint-topic.ts";
 import type { Model } from "../../graph/gnn/model.ts";
 import * as tf from "../../graph/gnn/tf.ts";
-import type { ModelSpec } from "../../graph/models.ts";
+import { buildModel, type ModelSpec } from "../../graph/models.ts";
 import { graphFingerprint } from "../../graph/store/fingerprint.ts";
 import type { GraphStore } from "../../graph/store/graph-store.ts";
 import { packageVersions, topicEnds, writeManifest, type RunManifest, type TopicRange } from "../replay/manifest.ts";
@@ -70,6 +70,7 @@ function validate(options: TrainerOptions): void {
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   validate(options);
+  checkSpecBuildsModel(options.spec, options.model);
   const { log, namespace, graph } = options;
   const knowledge = options.knowledge ?? [];
   const every = options.checkpointEvery ?? 10;
@@ -147,6 +148,15 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   await log.produce(resultTopic(namespace), [{ key: enc.encode("result"), value: enc.encode(JSON.stringify(result)), partition: 0 }]);
   await writeManifest(log, manifest(options.signal?.aborted ? "stopped" : "completed", { result, writesTo: await ends() }));
   return result;
+}
+
+/** Makers and replay rebuild the model from `spec`: it must give the same weights, by name and shape, as the model trained. */
+function checkSpecBuildsModel(spec: ModelSpec, model: Model<unknown>): void {
+  const shapes = (m: Model<unknown>) => m.getWeights().map((w) => `${w.name} [${w.shape.join(", ")}]`);
+  const rebuilt = buildModel(spec);
+  const [wanted, got] = [shapes(rebuilt), shapes(model)];
+  rebuilt.dispose();
+  if (wanted.join() !== got.join()) throw new Error(`train: spec (${spec.kind}) builds weights ${wanted.join(", ")}, but the model has ${got.join(", ")}; makers and replay rebuild the model from spec`);
 }
 
 /** The result the last finished training run in `namespace` published, if any. */
