@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { open } from "lmdb";
-import { openEmbeddedLog } from "../src/log/index.ts";
+import { openEmbeddedLog, openLog } from "../src/log/index.ts";
 import type { EmbeddedLog } from "../src/log/embedded/embedded-log.ts";
 import { spawnTsx, until, type Child } from "./support/child-process.ts";
 import { bytes, logConformance, readAll, rejectsWith, text } from "./support/conformance.ts";
@@ -154,6 +154,19 @@ describe("embedded store: bad directories and retention", () => {
 
   it("rejects a bad durability option", async () => {
     await rejectsWith(openEmbeddedLog({ dir: freshDir(), durability: "never" as "disk" }), "InvalidArgument", "durability");
+  });
+
+  it("openLog names what is wrong with a location or configuration, about the backend chosen", async () => {
+    await rejectsWith(openLog("embedded:"), "InvalidArgument", 'log location "embedded:" names no directory: embedded:<dir>');
+    await rejectsWith(openLog("foo:bar"), "InvalidArgument", 'log location "foo:bar" is neither embedded:<dir> nor kafka://');
+    await rejectsWith(openLog({ backend: "disk" } as never), "InvalidArgument", 'backend must be "embedded" or "kafka", got "disk"');
+    const message = await openLog({ backend: "embedded", dir: freshDir(), durability: "never" } as never).then(
+      () => "",
+      (error: Error) => error.message,
+    );
+    assert.match(message, /^invalid embedded log configuration:\n/);
+    assert.match(message, /durability/);
+    assert.doesNotMatch(message, /brokers/, "nothing about the Kafka backend's settings");
   });
 
   it("drops batches older than retentionMs and moves the log start", async () => {

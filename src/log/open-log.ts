@@ -37,7 +37,11 @@ export type LogConfig = typeof LogConfig.Type;
 
 /** `embedded:<dir>` or `kafka://host:port[,host:port...]`, as given on command lines and in env. */
 export function parseLogUrl(url: string): LogConfig {
-  if (url.startsWith("embedded:")) return { backend: "embedded", dir: url.slice("embedded:".length) };
+  if (url.startsWith("embedded:")) {
+    const dir = url.slice("embedded:".length);
+    if (dir.length === 0) throw new LogError("InvalidArgument", `log location ${JSON.stringify(url)} names no directory: embedded:<dir>`);
+    return { backend: "embedded", dir };
+  }
   if (url.startsWith("kafka://")) {
     const brokers = url.slice("kafka://".length).split(",").filter((b) => b.length > 0);
     if (brokers.length > 0) return { backend: "kafka", brokers: [brokers[0]!, ...brokers.slice(1)] };
@@ -46,9 +50,14 @@ export function parseLogUrl(url: string): LogConfig {
 }
 
 export async function openLog(config: LogConfig | string): Promise<Log> {
-  const decoded = Schema.decodeUnknownEither(LogConfig)(typeof config === "string" ? parseLogUrl(config) : config, { onExcessProperty: "error" });
+  const given: unknown = typeof config === "string" ? parseLogUrl(config) : config;
+  const backend = typeof given === "object" && given !== null ? (given as { backend?: unknown }).backend : undefined;
+  // Checked against the chosen backend's settings only, so that the message is about those.
+  if (backend !== "embedded" && backend !== "kafka") throw new LogError("InvalidArgument", `invalid log configuration: backend must be "embedded" or "kafka", got ${JSON.stringify(backend)}`);
+  const decoded: Either.Either<LogConfig, ParseResult.ParseError> =
+    backend === "embedded" ? Schema.decodeUnknownEither(EmbeddedConfig)(given, { onExcessProperty: "error" }) : Schema.decodeUnknownEither(KafkaConfig)(given, { onExcessProperty: "error" });
   if (Either.isLeft(decoded)) {
-    throw new LogError("InvalidArgument", `invalid log configuration:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
+    throw new LogError("InvalidArgument", `invalid ${String(backend)} log configuration:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`);
   }
   return reopenLog(decoded.right);
 }
