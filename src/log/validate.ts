@@ -1,5 +1,5 @@
 import { LogError } from "./errors.ts";
-import type { ProduceRecord, TopicConfig } from "./types.ts";
+import type { ConsumerOptions, ProduceRecord, TopicConfig } from "./types.ts";
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -16,9 +16,10 @@ export function checkTopicName(name: string): void {
 export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
 
 export function normaliseTopicConfig(name: string, config: TopicConfig): Required<TopicConfig> {
+  if (typeof config !== "object" || config === null) throw new LogError("InvalidArgument", `topic ${name}: createTopic needs a config { partitions, compacted }, got ${String(config)}`);
   const { partitions, compacted } = config;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000) {
-    throw new LogError("InvalidArgument", `topic ${name}: partitions must be an integer in 1..10000, got ${partitions}`);
+    throw new LogError("InvalidArgument", `topic ${name}: partitions must be an integer in 1..10000, got ${JSON.stringify(partitions)}`);
   }
   if (typeof compacted !== "boolean") {
     throw new LogError("InvalidArgument", `topic ${name}: compacted must be true or false, got ${String(compacted)}`);
@@ -115,5 +116,27 @@ export function checkRecordSize(topic: string, record: ProduceRecord, limit: num
   const size = recordSize(record);
   if (size > limit) {
     throw new LogError("RecordTooLarge", `record of ${size} bytes for topic ${topic} exceeds the limit of ${limit} bytes`);
+  }
+}
+
+export function checkGroup(group: string): void {
+  if (typeof group !== "string" || group.length === 0) {
+    throw new LogError("InvalidArgument", `consumer group must be a non-empty string, got ${JSON.stringify(group)}`);
+  }
+}
+
+/** What both backends accept as a consumer's options. */
+export function checkConsumerOptions(options: ConsumerOptions): void {
+  checkGroup(options.group);
+  if (!Array.isArray(options.topics) || options.topics.length === 0) {
+    throw new LogError("InvalidArgument", "consumer topics must be a non-empty array of topic names");
+  }
+  options.topics.forEach(checkTopicName);
+  if (options.from !== undefined && options.from !== "earliest" && options.from !== "latest") {
+    throw new LogError("InvalidArgument", `consumer option from must be "earliest" or "latest", got ${String(options.from)}`);
+  }
+  const session = options.sessionTimeoutMs;
+  if (session !== undefined && !(Number.isSafeInteger(session) && session > 0)) {
+    throw new LogError("InvalidArgument", `consumer option sessionTimeoutMs must be a positive integer, got ${session}`);
   }
 }

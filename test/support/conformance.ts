@@ -141,6 +141,8 @@ export function logConformance(backend: string, open: OpenLog): void {
         await rejectsWith(log.createTopic("..", { partitions: 1, compacted: false }), "InvalidTopicName");
         await rejectsWith(log.createTopic("x".repeat(250), { partitions: 1, compacted: false }), "InvalidTopicName");
         await rejectsWith(log.createTopic(topic("zero"), { partitions: 0, compacted: false }), "InvalidArgument", "partitions");
+        await rejectsWith(log.createTopic(topic("text"), { partitions: "2" as unknown as number, compacted: false }), "InvalidArgument", 'partitions must be an integer in 1..10000, got "2"');
+        await rejectsWith(log.createTopic(topic("none"), undefined as never), "InvalidArgument", "createTopic needs a config { partitions, compacted }, got undefined");
       });
 
       it("names a missing topic in every operation", async () => {
@@ -433,6 +435,15 @@ export function logConformance(backend: string, open: OpenLog): void {
     });
 
     describe("consumer groups", () => {
+      it("refuses consumer options it cannot honour, naming the option", async () => {
+        const t = topic("groupopts");
+        await log.createTopic(t, { partitions: 1, compacted: false });
+        await rejectsWith(log.consumer({ group: "", topics: [t] }), "InvalidArgument", 'consumer group must be a non-empty string, got ""');
+        await rejectsWith(log.consumer({ group: `${ns}-o`, topics: [] }), "InvalidArgument", "consumer topics must be a non-empty array of topic names");
+        await rejectsWith(log.consumer({ group: `${ns}-o`, topics: [t], from: "middle" as "latest" }), "InvalidArgument", 'consumer option from must be "earliest" or "latest", got middle');
+        await rejectsWith(log.consumer({ group: `${ns}-o`, topics: [t], sessionTimeoutMs: 0 }), "InvalidArgument", "sessionTimeoutMs must be a positive integer, got 0");
+      });
+
       it("consumes from the start, commits, and a new member resumes from the commit", async () => {
         const t = topic("group1");
         const group = `${ns}-g1`;

@@ -19,6 +19,7 @@ import type {
   TopicPartitionOffset,
 } from "../types.ts";
 import {
+  checkConsumerOptions,
   checkOffset,
   checkPartition,
   checkProduceRecord,
@@ -302,6 +303,7 @@ export class EmbeddedLog implements Log {
 
   async consumer(options: ConsumerOptions): Promise<GroupConsumer> {
     this.checkOpen();
+    checkConsumerOptions(options);
     const topics = options.topics.map((name) => ({ name, meta: this.topic(name) }));
     const consumer = await EmbeddedGroupConsumer.join(this, options, topics, () => this.consumers.delete(consumer));
     this.consumers.add(consumer);

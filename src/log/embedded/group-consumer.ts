@@ -73,10 +73,6 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     topics: readonly { name: string; meta: TopicMeta }[],
     onClose: () => void,
   ): Promise<EmbeddedGroupConsumer> {
-    if (typeof options.group !== "string" || options.group.length === 0) {
-      throw new LogError("InvalidArgument", "consumer: `group` must be a non-empty string");
-    }
-    if (topics.length === 0) throw new LogError("InvalidArgument", `consumer of group ${options.group}: subscribe to at least one topic`);
     const consumer = new EmbeddedGroupConsumer(log, options, topics, onClose);
     await consumer.heartbeat("rebalance");
     consumer.timer = setInterval(() => void consumer.heartbeat("renew").catch(() => undefined), consumer.heartbeatMs);

@@ -14,11 +14,11 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from "../types.ts";
-import { checkOffset, checkTopicName } from "../validate.ts";
+import { checkConsumerOptions, checkOffset } from "../validate.ts";
 import { ChunkAssembler } from "./chunking.ts";
 import { errorType, translate } from "./failures.ts";
 import type { RawRecord } from "./internals.ts";
-import { checkGroup, committedOffsets, partitionOffsets } from "./offsets.ts";
+import { committedOffsets, partitionOffsets } from "./offsets.ts";
 import { decodeRecord, payloadBytes } from "./records.ts";
 import type { Wire } from "./wire.ts";
 
@@ -47,21 +47,6 @@ const keyOf = (topic: string, partition: number): string => `${topic}\0${partiti
 
 /** For partitions without a committed offset, where a `from: "latest"` member starts: their end. */
 type EndOffsets = (partitions: readonly TopicPartition[]) => Promise<readonly TopicPartitionOffset[]>;
-
-function checkConsumerOptions(options: ConsumerOptions): void {
-  checkGroup(options.group);
-  if (!Array.isArray(options.topics) || options.topics.length === 0) {
-    throw new LogError("InvalidArgument", "consumer topics must be a non-empty array of topic names");
-  }
-  options.topics.forEach(checkTopicName);
-  if (options.from !== undefined && options.from !== "earliest" && options.from !== "latest") {
-    throw new LogError("InvalidArgument", `consumer option from must be "earliest" or "latest", got ${String(options.from)}`);
-  }
-  const session = options.sessionTimeoutMs;
-  if (session !== undefined && !(Number.isSafeInteger(session) && session > 0)) {
-    throw new LogError("InvalidArgument", `consumer option sessionTimeoutMs must be a positive integer, got ${session}`);
-  }
-}
 
 class KafkaGroupConsumer implements GroupConsumer {
   private member = "";

@@ -1,6 +1,6 @@
 import { LogError } from "../errors.ts";
 import type { PartitionOffsets, TopicPartitionOffset } from "../types.ts";
-import { checkTopicName } from "../validate.ts";
+import { checkGroup, checkTopicName } from "../validate.ts";
 import { errorType, translate } from "./failures.ts";
 import { EARLIEST, LATEST, READ_UNCOMMITTED } from "./internals.ts";
 import { retrying, type Wire } from "./wire.ts";
@@ -31,12 +31,6 @@ const COORDINATOR_MOVING: ReadonlySet<string> = new Set([
   "GROUP_COORDINATOR_NOT_AVAILABLE",
   "NOT_COORDINATOR_FOR_GROUP",
 ]);
-
-export function checkGroup(group: string): void {
-  if (typeof group !== "string" || group.length === 0) {
-    throw new LogError("InvalidArgument", `consumer group must be a non-empty string, got ${JSON.stringify(group)}`);
-  }
-}
 
 /** The group's committed offsets for the topic's partitions that have one. */
 export async function committedOffsets(wire: Wire, group: string, topic: string): Promise<readonly TopicPartitionOffset[]> {
