@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openEmbeddedLog } from "../src/log/index.ts";
 import { decodeNeighbourList, encodeNeighbourList } from "../src/schema/neighbour-list.ts";
+import { graphTopics } from "../src/schema/graph-topics.ts";
+import { bankTopics } from "../src/bank/topics.ts";
 import {
   DEAD_LETTER_HEADERS,
   decodeEdge,
@@ -181,5 +183,16 @@ describe("neighbour lists", () => {
     assert.throws(() => decodeNeighbourList(bytes.subarray(0, 10)), /shorter than its header/);
     const cutAfterFirstId = 16 + 4 * 4 + 2 + 1;
     assert.throws(() => decodeNeighbourList(bytes.subarray(0, cutAfterFirstId)), /neighbour list is truncated at id 1/);
+  });
+});
+
+describe("namespaces", () => {
+  it("prefix topic names only when topic names can start with them", () => {
+    assert.deepEqual(graphTopics("cora-1"), { nodes: "cora-1.graph.nodes", edges: "cora-1.graph.edges" });
+    for (const bad of ["", ".hidden", "bad ns", "a/b", "x".repeat(181)]) {
+      const message = `namespace ${JSON.stringify(bad)} must be 1-180 characters of [a-zA-Z0-9._-], not starting with "."`;
+      assert.throws(() => graphTopics(bad), { message });
+      assert.throws(() => bankTopics(bad, "emb"), { message });
+    }
   });
 });

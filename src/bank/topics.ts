@@ -2,6 +2,7 @@ import type { Log } from "../log/types.ts";
 import { readTopic } from "../log/read-all.ts";
 import { decodeEnvelope } from "./codec.ts";
 import { ensureDeadLetterTopic } from "../schema/dead-letter.ts";
+import { checkNamespace } from "../schema/namespace.ts";
 
 /** The two topics of a bank: the compacted latest value per key, and every version ever written. */
 export interface BankTopics {
@@ -15,7 +16,7 @@ const NAME = /^[A-Za-z0-9_-]+$/;
 
 export function bankTopics(namespace: string, name: string): BankTopics {
   if (!NAME.test(name)) throw new Error(`bank name ${JSON.stringify(name)} must be letters, digits, '_' or '-'`);
-  return { bank: `${namespace}.kb.${name}`, history: `${namespace}.kb.${name}.history` };
+  return { bank: `${checkNamespace(namespace)}.kb.${name}`, history: `${namespace}.kb.${name}.history` };
 }
 
 /** The bank's own name in its topic name `<namespace>.kb.<bank>` (bank names hold no dots). */

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { ENV, LAUNCHERS, type LauncherKind } from "../program/launchers.ts";
-import { collectSetting, DEFAULT_LOG, positiveInt, programConfig } from "./options.ts";
+import { collectSetting, DEFAULT_LOG, namespaceOption, positiveInt, programConfig } from "./options.ts";
 
 const cli = new Command("carls").description("Asynchronous representation learning on graphs, on streams").showHelpAfterError();
 
@@ -15,7 +15,7 @@ const cli = new Command("carls").description("Asynchronous representation learni
 const programOptions = (command: Command) =>
   command
     .option("--log <location>", "embedded:<dir> or kafka://host:port[,host:port]", DEFAULT_LOG)
-    .option("--namespace <name>", "topic prefix of this run (default: <program>-<random id>)")
+    .option("--namespace <name>", "topic prefix of this run (default: <program>-<random id>)", namespaceOption)
     .option("--set <key=value>", "a program setting (repeatable)", collectSetting)
     .option("--config-json <json>", "program settings as one JSON object (--set entries win)")
     .addOption(new Option("--launcher <kind>", "where the nodes run").choices(LAUNCHERS.filter((l) => l !== "test")).default("inline"))
@@ -91,7 +91,7 @@ cli
 cli
   .command("status")
   .description("every replica of a program: state, restarts, throughput, lag")
-  .requiredOption("--namespace <name>")
+  .requiredOption("--namespace <name>", "topic prefix", namespaceOption)
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .option("--watch", "refresh every second")
   .action(async (flags: { namespace: string; log: string; watch?: boolean }) => (await import("./status.ts")).statusCommand({ ...flags, watch: flags.watch ?? false }));
@@ -102,7 +102,7 @@ cli
   .command("inspect")
   .description("size, versions and lag of a bank; a key's value; its nearest neighbours")
   .argument("<bank>", "the bank's name (topic <namespace>.kb.<bank>)")
-  .requiredOption("--namespace <name>")
+  .requiredOption("--namespace <name>", "topic prefix", namespaceOption)
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .option("--key <id>", "show this key's value")
   .option("--nearest <k>", "with --key: its k nearest keys by the HNSW index", positiveInt)
@@ -114,7 +114,7 @@ cli
 cli
   .command("runs")
   .description("the training runs of a namespace: state, result, and whether each can still be replayed (and what that needs)")
-  .requiredOption("--namespace <name>")
+  .requiredOption("--namespace <name>", "topic prefix", namespaceOption)
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .action(async (flags: { namespace: string; log: string }) => {
     const { listRuns } = await import("./runs.ts");
@@ -125,7 +125,7 @@ cli
   .command("replay")
   .description("re-run a recorded trainer on exactly the inputs it saw (no makers), comparing weights, losses and metrics step by step; exit 2 on a divergence")
   .argument("<run>", "the run id (see carls runs)")
-  .requiredOption("--namespace <name>")
+  .requiredOption("--namespace <name>", "topic prefix", namespaceOption)
   .option("--log <location>", "embedded:<dir> or kafka://...", DEFAULT_LOG)
   .option("--parallel <n>", "threads replaying segments of the run side by side, from its checkpoints (default: the machine's cores; 1: in order)", positiveInt)
   .action(async (run: string, flags: { namespace: string; log: string; parallel?: number }) => {

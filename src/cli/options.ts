@@ -1,12 +1,22 @@
 /** Option parsing shared by the commands. */
 import { InvalidArgumentError } from "commander";
 import type { ProgramConfig } from "../program/program.ts";
+import { checkNamespace } from "../schema/namespace.ts";
 
 /** `--set key=value`, repeatable: numbers and booleans stay strings; each program decodes its own configuration. */
 export function collectSetting(entry: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = entry.indexOf("=");
   if (at <= 0) throw new InvalidArgumentError(`expected key=value, got ${JSON.stringify(entry)}`);
   return { ...previous, [entry.slice(0, at)]: entry.slice(at + 1) };
+}
+
+/** `--namespace`: a namespace topic names can start with. */
+export function namespaceOption(value: string): string {
+  try {
+    return checkNamespace(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export function positiveInt(value: string): number {

@@ -1,5 +1,6 @@
 import type { Log } from "../log/types.ts";
 import { ensureDeadLetterTopic } from "./dead-letter.ts";
+import { checkNamespace } from "./namespace.ts";
 
 /** The topics that hold one graph: nodes and edges, both compacted and keyed by id. */
 export interface GraphTopics {
@@ -7,7 +8,7 @@ export interface GraphTopics {
   readonly edges: string;
 }
 
-export const graphTopics = (namespace: string): GraphTopics => ({ nodes: `${namespace}.graph.nodes`, edges: `${namespace}.graph.edges` });
+export const graphTopics = (namespace: string): GraphTopics => ({ nodes: `${checkNamespace(namespace)}.graph.nodes`, edges: `${namespace}.graph.edges` });
 
 /** Creates the graph topics of a namespace (and its dead-letter topic) if they are missing. */
 export async function ensureGraphTopics(log: Log, namespace: string, partitions = 4): Promise<GraphTopics> {
