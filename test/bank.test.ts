@@ -50,6 +50,8 @@ function bankSuite(backend: Backend): void {
         const initialised = view.lookup(["c", "a"], { missing: (key, row) => row.fill(key.charCodeAt(0)) });
         assert.deepEqual([...initialised.values], [99, 99, 99, 9, 9, 9]);
         assert.throws(() => view.lookup(["a", "zz"], { missing: "error" }), /no value for key "zz"/);
+        assert.throws(() => view.lookup(["a"], { missing: "bogus" as "zeros" }), { message: 'lookup: missing must be "zeros", "error" or a function (key, row) => void, got "bogus"' });
+        await assert.rejects(view.awaitVersion(Number.NaN, { timeoutMs: 60_000 }), /awaitVersion needs a checkpoint step \(an integer\), got NaN/);
         assert.deepEqual({ min: view.version().minStep, max: view.version().maxStep }, { min: 8, max: 8 });
         assert.equal(view.stepOf("b"), -1);
         await view.close();

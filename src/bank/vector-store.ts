@@ -187,6 +187,7 @@ export class VectorStore {
   lookup(keys: readonly string[], { missing = "zeros", out, steps: withSteps = false }: LookupOptions = {}): LookupResult {
     const dim = this.dim;
     const n = keys.length;
+    if (missing !== "zeros" && missing !== "error" && typeof missing !== "function") throw new Error(`lookup: missing must be "zeros", "error" or a function (key, row) => void, got ${JSON.stringify(missing)}`);
     const values = out ?? new Float32Array(n * dim);
     if (values.length < n * dim) throw new Error(`lookup: the output holds ${values.length} floats, ${n} keys need ${n * dim}`);
     const found = new Uint8Array(n);

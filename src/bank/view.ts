@@ -55,6 +55,8 @@ export abstract class BankView {
    */
   awaitVersion(step: number, options: AwaitOptions & { readonly minKeys?: number } = {}): Promise<void> {
     const minKeys = options.minKeys ?? 1;
+    if (!Number.isSafeInteger(step)) return Promise.reject(new Error(`${this.name}: awaitVersion needs a checkpoint step (an integer), got ${step}`));
+    if (!(Number.isSafeInteger(minKeys) && minKeys >= 0)) return Promise.reject(new Error(`${this.name}: awaitVersion's minKeys must be an integer ≥ 0, got ${minKeys}`));
     return this.follower.until(() => isFresh({ size: this.size, minStep: this.steps?.min() ?? Infinity }, step, minKeys), `${this.name} to reach step ${step} on ${minKeys}+ keys`, options);
   }
 
