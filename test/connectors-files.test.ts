@@ -49,7 +49,7 @@ describe("CSV / TSV", () => {
       `${nodes}:5: label "x" is not a non-negative integer`,
       `${nodes}:6: expected 5 fields, got 4`,
       `${edges}:6: weight "heavy" is not a finite number`,
-      `${edges}:7: expected at least 2 fields, got 1`,
+      `${edges}:7: expected 3 fields, got 1`,
     ]);
   });
 
@@ -62,6 +62,16 @@ describe("CSV / TSV", () => {
       nodes: { "1": [2, "train", [0.5, 1.5]], "2": [0, "test", [2, 3]] },
       edges: ["1>2", "2>1:3"],
     });
+  });
+
+  it("dead-letters edge rows with more fields than their header names, or than src, dst and a weight", async () => {
+    const named = file("named.csv", "src,dst\n1,2\n4,5,notanumber\n1,2,3,4\n");
+    const bare = file("bare.csv", "1,2\n2,3,0.5\n1,2,3,4\n");
+    const summary = await writeGraph({ log, namespace: "widths", source: csvSource({ edges: named }), progress: false });
+    const bareSummary = await writeGraph({ log, namespace: "widths-bare", source: csvSource({ edges: bare }), progress: false });
+    assert.deepEqual([summary.edges, summary.bad, bareSummary.edges, bareSummary.bad], [1, 2, 2, 1]);
+    assert.deepEqual((await readDeadLetters(log, "widths")).map((l) => l.reason), [`${named}:3: expected 2 fields, got 3`, `${named}:4: expected 2 fields, got 4`]);
+    assert.deepEqual((await readDeadLetters(log, "widths-bare")).map((l) => l.reason), [`${bare}:3: expected 2 to 3 fields, got 4`]);
   });
 
   it("dead-letters ids that do not match the expected format", async () => {

@@ -29,9 +29,9 @@ const DST_NAMES = ["dst", "target", "to", "v", "node2", "id_2", "target_id"];
 const WEIGHT_NAMES = ["weight", "w", "value"];
 
 interface Columns {
-  /** Fields a row needs: at least this many, or exactly when `exact`. */
+  /** Fields a row needs: at least `width` and at most `most`. */
   readonly width: number;
-  readonly exact: boolean;
+  readonly most: number;
   readonly get: (fields: readonly string[], where: string, raw: string) => SourceEvent;
 }
 
@@ -68,9 +68,7 @@ async function* csvEvents(options: CsvSourceOptions, from: number, signal?: Abor
       if (row++ < from) continue;
       const where = `${path}:${number}`;
       const fields = splitFields(text, delimiter!);
-      yield fields.length < columns.width || (columns.exact && fields.length !== columns.width)
-        ? badRow(where, `expected ${columns.exact ? "" : "at least "}${columns.width} fields, got ${fields.length}`, text)
-        : columns.get(fields, where, text);
+      yield fields.length < columns.width || fields.length > columns.most ? badRow(where, `expected ${fieldCount(columns)} fields, got ${fields.length}`, text) : columns.get(fields, where, text);
     }
   }
 }
@@ -80,6 +78,8 @@ function knownHeader(fields: readonly string[], kind: "nodes" | "edges"): boolea
   return (kind === "nodes" ? ID_NAMES : SRC_NAMES).includes(first);
 }
 
+const fieldCount = ({ width, most }: Columns): string => (width === most ? String(width) : most === Infinity ? `at least ${width}` : `${width} to ${most}`);
+
 const indexOf = (header: readonly string[], names: readonly string[]) => header.findIndex((h) => names.includes(h.toLowerCase()));
 
 function edgeColumns(header: readonly string[] | undefined): Columns {
@@ -87,9 +87,10 @@ function edgeColumns(header: readonly string[] | undefined): Columns {
   const dst = header ? indexOf(header, DST_NAMES) : 1;
   const weight = header ? indexOf(header, WEIGHT_NAMES) : 2;
   if (src < 0 || dst < 0) throw new Error(`edge list header ${JSON.stringify(header)} has no source or target column`);
+  // Every column a header names, no more; without one, src, dst and an optional weight.
   return {
-    width: Math.max(src, dst) + 1,
-    exact: false,
+    width: header ? header.length : 2,
+    most: header ? header.length : 3,
     get(fields, where, raw) {
       const s = toId(fields[src], "src");
       const d = toId(fields[dst], "dst");
@@ -109,9 +110,11 @@ function nodeColumns(header: readonly string[] | undefined, width: number): Colu
   const named = new Set([id, label, split, features]);
   // Every other column is one feature, in file order.
   const featureColumns = Array.from({ length: header?.length ?? width }, (_, i) => i).filter((i) => !named.has(i));
+  // As wide as the header, or without one as the first row: a row wider or narrower is not this table's.
+  const columns = header ? header.length : width;
   return {
-    width: header ? header.length : Math.max(id, label, split) + 1,
-    exact: header !== undefined,
+    width: columns,
+    most: columns,
     get(fields, where, raw) {
       const i = toId(fields[id]);
       const l = toLabel(label >= 0 ? fields[label] : undefined);
