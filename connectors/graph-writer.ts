@@ -55,6 +55,7 @@ const enc = new TextEncoder();
 export async function writeGraph(options: WriteGraphOptions): Promise<IngestSummary> {
   const { log, namespace, source, signal } = options;
   const batchSize = options.batchSize ?? 5000;
+  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new Error(`writeGraph: batchSize must be an integer ≥ 1, got ${batchSize}`);
   const started = performance.now();
   const topics = await ensureGraphTopics(log, namespace, options.partitions);
   const stateTopic = await ensureProgressTopic(log, namespace);
@@ -183,5 +184,6 @@ export function formatSummary(summary: IngestSummary): string {
       (summary.resumedFrom > 0 ? ` (resumed at ${summary.resumedFrom})` : "") +
       ` in ${summary.seconds.toFixed(2)} s`,
     `  nodes ${summary.nodes}, edges ${summary.edges}, deletes ${summary.nodeDeletes + summary.edgeDeletes}, feature dim ${summary.featureDim}, classes ${summary.labels.length}, bad records ${summary.bad}`,
+    ...(summary.complete && summary.rowsDone === 0 && summary.resumedFrom === 0 ? ["  warning: the source held no rows (an empty file, or a header alone?)"] : []),
   ].join("\n");
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { csvSource, jsonlSource, readDeadLetters, readGraph, writeGraph, xmlGraphSource, type GraphSnapshot } from "../connectors/index.ts";
+import { csvSource, formatSummary, jsonlSource, readDeadLetters, readGraph, writeGraph, xmlGraphSource, type GraphSnapshot } from "../connectors/index.ts";
 import { openEmbeddedLog, type Log } from "../src/log/index.ts";
 import { toDenseFloat32 } from "../src/schema/index.ts";
 
@@ -72,6 +72,13 @@ describe("CSV / TSV", () => {
     assert.deepEqual([summary.edges, summary.bad, bareSummary.edges, bareSummary.bad], [1, 2, 2, 1]);
     assert.deepEqual((await readDeadLetters(log, "widths")).map((l) => l.reason), [`${named}:3: expected 2 fields, got 3`, `${named}:4: expected 2 fields, got 4`]);
     assert.deepEqual((await readDeadLetters(log, "widths-bare")).map((l) => l.reason), [`${bare}:3: expected 2 to 3 fields, got 4`]);
+  });
+
+  it("says when a source held no rows, and refuses a batch size that is not a positive integer", async () => {
+    const empty = file("empty.csv", "src,dst\n");
+    const summary = await writeGraph({ log, namespace: "empty", source: csvSource({ edges: empty }), progress: false });
+    assert.match(formatSummary(summary), /complete after 0 rows.*\n.*\n  warning: the source held no rows \(an empty file, or a header alone\?\)$/);
+    await assert.rejects(writeGraph({ log, namespace: "empty", source: csvSource({ edges: empty }), batchSize: 0, progress: false }), /writeGraph: batchSize must be an integer ≥ 1, got 0/);
   });
 
   it("dead-letters ids that do not match the expected format", async () => {
