@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { initBackend } from "../graph/gnn/backend.ts";
+import * as tf from "../graph/gnn/tf.ts";
 import { isSparse } from "../graph/gnn/layers.ts";
 import type { SparseMatrix } from "../graph/gnn/sparse.ts";
 import { buildModel, graphInputs, type ModelSpec } from "../graph/models.ts";
@@ -102,6 +103,17 @@ test("buildModel refuses a spec no model could be built from, naming the model a
   for (const kind of ["gcn", "sage", "mlp"] as const) {
     buildModel({ kind, ...good }).dispose();
     for (const [change, message] of cases) assert.throws(() => buildModel({ kind, ...good, ...change } as ModelSpec), { message: `${kind}: ${message}` });
+  }
+});
+
+test("a GCN names features of the wrong width, as the MLP does", () => {
+  const model = buildModel({ kind: "gcn", inputDim: 4, hiddenDim: 8, classes: 3, seed: 1 });
+  const features = tf.zeros([3, 5]) as tf.Tensor2D;
+  try {
+    assert.throws(() => model.forward({ features, adjacency: undefined as never }, { training: false }), { message: "gcn: features have 5 columns, the model expects 4" });
+  } finally {
+    features.dispose();
+    model.dispose();
   }
 });
 

@@ -32,6 +32,7 @@ export function gcn(config: GcnConfig): Model<GcnInputs> {
   ]);
 
   const hidden = (inputs: GcnInputs, training: boolean): tf.Tensor2D => {
+    if (inputs.features.shape[1] !== config.inputDim) throw new Error(`gcn: features have ${inputs.features.shape[1]} columns, the model expects ${config.inputDim}`);
     const x = training ? dropout(inputs.features, rate, dropoutRng) : inputs.features;
     return tf.relu(spmm(inputs.adjacency, project(x, w0 as tf.Tensor2D)));
   };
