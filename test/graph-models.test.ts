@@ -106,14 +106,20 @@ test("buildModel refuses a spec no model could be built from, naming the model a
   }
 });
 
-test("a GCN names features of the wrong width, as the MLP does", () => {
-  const model = buildModel({ kind: "gcn", inputDim: 4, hiddenDim: 8, classes: 3, seed: 1 });
+test("GCN and GraphSAGE name features of the wrong width, as the MLP does", () => {
+  const spec = { inputDim: 4, hiddenDim: 8, classes: 3, seed: 1 };
+  const gcn = buildModel({ kind: "gcn", ...spec });
+  const sage = buildModel({ kind: "sage", ...spec });
   const features = tf.zeros([3, 5]) as tf.Tensor2D;
   try {
-    assert.throws(() => model.forward({ features, adjacency: undefined as never }, { training: false }), { message: "gcn: features have 5 columns, the model expects 4" });
+    assert.throws(() => gcn.forward({ features, adjacency: undefined as never }, { training: false }), { message: "gcn: features have 5 columns, the model expects 4" });
+    assert.throws(() => sage.forward({ features, blocks: [undefined, undefined] as never }, { training: false }), { message: "sage: features have 5 columns, the model expects 4" });
+    const rows = { table: new Float32Array(15), dim: 5, ids: Int32Array.of(0, 1) };
+    assert.throws(() => sage.forward({ features: rows, blocks: [undefined, undefined] as never }, { training: false }), { message: "sage: features have 5 columns, the model expects 4" });
   } finally {
     features.dispose();
-    model.dispose();
+    gcn.dispose();
+    sage.dispose();
   }
 });
 

@@ -110,6 +110,8 @@ export function sage(config: SageConfig): Model<SageInputs> {
 
   const run = (inputs: SageInputs, training: boolean, upTo: number): tf.Tensor2D => {
     if (inputs.blocks.length !== depth) throw new Error(`sage: expected ${depth} blocks, got ${inputs.blocks.length}`);
+    const width = isFeatureRows(inputs.features) ? inputs.features.dim : inputs.features.shape[1];
+    if (width !== config.inputDim) throw new Error(`sage: features have ${width} columns, the model expects ${config.inputDim}`);
     let h: Features | FeatureRows = inputs.features;
     for (let l = 0; l < upTo; l++) h = layer(l, h, inputs.blocks[l]!, training);
     return h as tf.Tensor2D;
