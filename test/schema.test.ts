@@ -189,8 +189,8 @@ describe("neighbour lists", () => {
 describe("namespaces", () => {
   it("prefix topic names only when topic names can start with them", () => {
     assert.deepEqual(graphTopics("cora-1"), { nodes: "cora-1.graph.nodes", edges: "cora-1.graph.edges" });
-    for (const bad of ["", ".hidden", "bad ns", "a/b", "x".repeat(181)]) {
-      const message = `namespace ${JSON.stringify(bad)} must be 1-180 characters of [a-zA-Z0-9._-], not starting with "."`;
+    for (const bad of ["", ".hidden", "team.run1", "bad ns", "a/b", "x".repeat(181)]) {
+      const message = `namespace ${JSON.stringify(bad)} must be 1-180 characters of [a-zA-Z0-9_-]`;
       assert.throws(() => graphTopics(bad), { message });
       assert.throws(() => bankTopics(bad, "emb"), { message });
     }

@@ -78,7 +78,7 @@ cli
   .requiredOption("--node <name>")
   .option("--replica <index>", "this replica's index (default: unknown, the host name identifies it)", (v) => Number(v))
   .option("--log <location>", "embedded:<dir> or kafka://...", process.env[ENV.log])
-  .option("--namespace <name>", "", process.env[ENV.namespace])
+  .option("--namespace <name>", "", namespaceOption, process.env[ENV.namespace])
   .option("--set <key=value>", "a program setting (repeatable)", collectSetting)
   .option("--hold", "after the node completes, keep running until terminated (an orchestrator restarts exited containers)")
   .action(async (file: string, flags: { node: string; replica?: number; log?: string; namespace?: string; set?: Record<string, string>; hold?: boolean }) => {

@@ -20,6 +20,7 @@ import type { NodeRun, Program, ProgramConfig, ProgramNode } from "./program.ts"
 import { ensureStatusTopic, publishStatus, StatusReader, type ReplicaStatus } from "./status.ts";
 
 import { LAUNCHERS, type LauncherKind } from "./launchers.ts";
+import { checkNamespace } from "../schema/namespace.ts";
 
 export { LAUNCHERS, type LauncherKind };
 
@@ -77,7 +78,7 @@ export async function launch(options: LaunchOptions): Promise<RunningProgram> {
   if (kind !== "test" && options.stubs) throw new Error("stubs are for the test launcher");
   const config = options.config ?? {};
   const program = typeof options.program === "string" ? await loadProgram(options.program, config) : options.program;
-  const namespace = options.namespace ?? `${program.name}-${randomBytes(4).toString("hex")}`;
+  const namespace = checkNamespace(options.namespace ?? `${program.name}-${randomBytes(4).toString("hex")}`);
   const ownLog = !isLog(options.log);
   const log = isLog(options.log) ? options.log : await openLog(options.log);
   try {

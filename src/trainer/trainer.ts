@@ -19,6 +19,7 @@ import type { KnowledgeTerm } from "./knowledge.ts";
 import { trainingLoop, type StepRecord, type TrainResult } from "./loop.ts";
 import type { Freshness } from "./off-thread.ts";
 import { ensureTrainerStateTopic, publishTrainerState, trainerStateTopic } from "./state.ts";
+import { checkNamespace } from "../schema/namespace.ts";
 
 export type { StepRecord, TrainResult } from "./loop.ts";
 
@@ -56,6 +57,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function validate(options: TrainerOptions): void {
+  checkNamespace(options.namespace);
   const count = (name: string, value: number | undefined, min: number) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new Error(`train: ${name} must be an integer ≥ ${min}, got ${value}`);
   };
