@@ -95,6 +95,8 @@ export function runReplica(placement: ReplicaPlacement): Effect.Effect<void, unk
 function bodyOf(node: ProgramNode, context: NodeContext): Effect.Effect<void, unknown> {
   const body: unknown = node.run(context);
   if (Effect.isEffect(body)) return body as Effect.Effect<void, unknown>;
+  // Already running: its failure is reported below, not left unhandled to end the process.
+  if (body instanceof Promise) body.catch(() => undefined);
   const what = body instanceof Promise ? "a Promise" : body === undefined ? "nothing" : `a ${typeof body}`;
   return Effect.fail(new Error(`node ${node.name}: run returned ${what}, not an Effect; wrap promise code in task(async (ctx, signal) => ...) or daemon(async (ctx) => ...)`));
 }
