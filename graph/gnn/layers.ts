@@ -16,11 +16,18 @@ export function glorotVariable(rng: Rng, fanIn: number, fanOut: number): tf.Vari
   const limit = Math.sqrt(6 / (fanIn + fanOut));
   const values = new Float32Array(fanIn * fanOut);
   rng.fillUniform(values, -limit, limit);
-  return tf.variable(tf.tensor2d(values, [fanIn, fanOut]));
+  return variableOf(tf.tensor2d(values, [fanIn, fanOut]));
 }
 
 export function zerosVariable(size: number): tf.Variable {
-  return tf.variable(tf.zeros([size]));
+  return variableOf(tf.zeros([size]));
+}
+
+/** A variable holding `initial`'s values; `initial` itself is let go (the variable keeps the data by reference count). */
+function variableOf(initial: tf.Tensor): tf.Variable {
+  const variable = tf.variable(initial);
+  initial.dispose();
+  return variable;
 }
 
 /** x · W for dense or sparse x. */
