@@ -245,18 +245,21 @@ describe("SyncedIndex over a vector store", () => {
     }
   });
 
-  test("a sync that failed does not fail every later search: the next one rebuilds the index", async () => {
+  test("a sync that failed does not fail every later search, nor lose the changes it held: the next one rebuilds the index", async () => {
     const store = filled();
     const index = new SyncedIndex({ seed: 1 });
-    const rebuild = Object.getOwnPropertyDescriptor(NearestIndex.prototype, "rebuild")!;
-    Object.defineProperty(NearestIndex.prototype, "rebuild", { ...rebuild, value: () => Promise.reject(new Error("rebuild failed once")) });
+    const patched = (method: "rebuild" | "upsert", body: () => Promise<void>) => {
+      const original = Object.getOwnPropertyDescriptor(NearestIndex.prototype, method)!;
+      Object.defineProperty(NearestIndex.prototype, method, { ...original, value: () => Promise.reject(new Error(`${method} failed once`)) });
+      return body().finally(() => Object.defineProperty(NearestIndex.prototype, method, original));
+    };
     try {
-      await assert.rejects(nearestRows(index, store), /rebuild failed once/);
-    } finally {
-      Object.defineProperty(NearestIndex.prototype, "rebuild", rebuild);
-    }
-    try {
+      await patched("rebuild", () => assert.rejects(nearestRows(index, store), /rebuild failed once/));
       assert.deepEqual(await nearestRows(index, store), [0, 1, 2]);
+      // Row 0 moves to 35°, past rows 1-3; the in-place update of that change fails.
+      index.rowChanged(store.set("k0", at(35), 2));
+      await patched("upsert", () => assert.rejects(nearestRows(index, store), /upsert failed once/));
+      assert.deepEqual(await nearestRows(index, store), [1, 2, 3], "the failed sync's change is in the rebuilt index");
     } finally {
       await index.close();
     }

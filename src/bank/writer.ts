@@ -9,6 +9,7 @@ import { encodeNeighbourList, type NeighbourList } from "../schema/neighbour-lis
 import { denseVector, encodedVectorBytes, encodeVectorInto } from "../schema/vector.ts";
 import { decodeEnvelope, ENVELOPE_BYTES, setHistoryOffset, writeEnvelope, type PayloadKind } from "./codec.ts";
 import { bankTopics, ensureBankTopics, type BankTopics } from "./topics.ts";
+import { firstNonFinite } from "./finite.ts";
 
 export interface VectorUpsert {
   readonly key: string;
@@ -171,10 +172,4 @@ export class BankWriter {
     }
     if (start < versions.length) yield versions.slice(start);
   }
-}
-
-/** The index of the first NaN or infinite value, or -1. */
-function firstNonFinite(values: Float32Array): number {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
-  return -1;
 }

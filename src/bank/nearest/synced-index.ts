@@ -5,6 +5,7 @@
  */
 import type { VectorStore } from "../vector-store.ts";
 import { NearestIndex, type NearestIndexOptions, type NearestResult } from "./nearest-index.ts";
+import { firstNonFinite } from "../finite.ts";
 
 /** Above this fraction of changed rows, a rebuild is cheaper than updating in place. */
 const REBUILD_FRACTION = 0.25;
@@ -49,7 +50,7 @@ export class SyncedIndex {
       // A row with a NaN or infinite value has no distance to anything: it stays out of the index (and leaves it, if it was in) until it is finite again.
       const rows: number[] = [];
       const leaving = [...this.removed];
-      for (const row of rebuild ? store.liveRows() : this.changed) (allFinite(store.storage, row * store.dim, (row + 1) * store.dim) ? rows : leaving).push(row);
+      for (const row of rebuild ? store.liveRows() : this.changed) (firstNonFinite(store.storage, row * store.dim, (row + 1) * store.dim) < 0 ? rows : leaving).push(row);
       const removed = rebuild ? new Int32Array(0) : Int32Array.from(leaving);
       this.changed.clear();
       this.removed.clear();
@@ -70,9 +71,4 @@ export class SyncedIndex {
     });
     return synced;
   }
-}
-
-function allFinite(values: Float32Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
 }
