@@ -184,6 +184,6 @@ export function formatSummary(summary: IngestSummary): string {
       (summary.resumedFrom > 0 ? ` (resumed at ${summary.resumedFrom})` : "") +
       ` in ${summary.seconds.toFixed(2)} s`,
     `  nodes ${summary.nodes}, edges ${summary.edges}, deletes ${summary.nodeDeletes + summary.edgeDeletes}, feature dim ${summary.featureDim}, classes ${summary.labels.length}, bad records ${summary.bad}`,
-    ...(summary.complete && summary.rowsDone === 0 && summary.resumedFrom === 0 ? ["  warning: the source held no rows (an empty file, or a header alone?)"] : []),
+    ...(summary.complete && summary.rowsDone === 0 && summary.resumedFrom === 0 ? ["  warning: the source held no rows"] : []),
   ].join("\n");
 }

@@ -6,11 +6,11 @@
 import type { Model } from "./gnn/model.ts";
 import * as tf from "./gnn/tf.ts";
 import { adam, evaluate, trainStep, type Batch } from "./gnn/train.ts";
-import { buildModel, graphInputs } from "./models.ts";
+import { buildModel, graphInputs, type ModelKind } from "./models.ts";
 import type { GraphStore } from "./store/graph-store.ts";
 
 export interface NodeClassifierOptions {
-  readonly model?: "sage" | "gcn";
+  readonly model?: ModelKind;
   readonly hiddenDim?: number;
   readonly learningRate?: number;
   readonly maxEpochs?: number;
@@ -43,7 +43,7 @@ export function trainNodeClassifier(store: GraphStore, options: NodeClassifierOp
 }
 
 function checkOptions({ model, maxEpochs, learningRate }: NodeClassifierOptions): void {
-  if (model !== undefined && model !== "sage" && model !== "gcn") throw new Error(`trainNodeClassifier: model must be "sage" or "gcn", got ${JSON.stringify(model)}`);
+  if (model !== undefined && model !== "sage" && model !== "gcn" && model !== "mlp") throw new Error(`trainNodeClassifier: model must be "sage", "gcn" or "mlp", got ${JSON.stringify(model)}`);
   if (maxEpochs !== undefined && !(Number.isInteger(maxEpochs) && maxEpochs >= 1)) throw new Error(`trainNodeClassifier: maxEpochs must be an integer ≥ 1, got ${maxEpochs}`);
   if (learningRate !== undefined && !(Number.isFinite(learningRate) && learningRate > 0)) throw new Error(`trainNodeClassifier: learningRate must be a finite number > 0, got ${learningRate}`);
 }

@@ -128,5 +128,5 @@ test("trainNodeClassifier names a bad option before it reads the graph", () => {
   assert.throws(() => trainNodeClassifier(unread, { maxEpochs: -1 }), { message: "trainNodeClassifier: maxEpochs must be an integer ≥ 1, got -1" });
   assert.throws(() => trainNodeClassifier(unread, { maxEpochs: Number.NaN }), /maxEpochs must be an integer ≥ 1, got NaN/);
   assert.throws(() => trainNodeClassifier(unread, { learningRate: -1 }), { message: "trainNodeClassifier: learningRate must be a finite number > 0, got -1" });
-  assert.throws(() => trainNodeClassifier(unread, { model: "mlp" as "gcn" }), { message: 'trainNodeClassifier: model must be "sage" or "gcn", got "mlp"' });
+  assert.throws(() => trainNodeClassifier(unread, { model: "gat" as "gcn" }), { message: 'trainNodeClassifier: model must be "sage", "gcn" or "mlp", got "gat"' });
 });

@@ -78,7 +78,7 @@ function knownHeader(fields: readonly string[], kind: "nodes" | "edges"): boolea
   return (kind === "nodes" ? ID_NAMES : SRC_NAMES).includes(first);
 }
 
-const fieldCount = ({ width, most }: Columns): string => (width === most ? String(width) : most === Infinity ? `at least ${width}` : `${width} to ${most}`);
+const fieldCount = ({ width, most }: Columns): string => (width === most ? String(width) : `${width} to ${most}`);
 
 const indexOf = (header: readonly string[], names: readonly string[]) => header.findIndex((h) => names.includes(h.toLowerCase()));
 
@@ -87,9 +87,9 @@ function edgeColumns(header: readonly string[] | undefined): Columns {
   const dst = header ? indexOf(header, DST_NAMES) : 1;
   const weight = header ? indexOf(header, WEIGHT_NAMES) : 2;
   if (src < 0 || dst < 0) throw new Error(`edge list header ${JSON.stringify(header)} has no source or target column`);
-  // Every column a header names, no more; without one, src, dst and an optional weight.
+  // Every column a header names, no more (a weight in the last column may be left out); without one, src, dst and an optional weight.
   return {
-    width: header ? header.length : 2,
+    width: header ? header.length - (weight === header.length - 1 ? 1 : 0) : 2,
     most: header ? header.length : 3,
     get(fields, where, raw) {
       const s = toId(fields[src], "src");

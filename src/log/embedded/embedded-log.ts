@@ -129,8 +129,8 @@ export class EmbeddedLog implements Log {
   }
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<readonly ProduceResult[]> {
-    const meta = this.topic(topic);
     checkRecordArray(topic, records);
+    const meta = this.topic(topic);
     if (records.length === 0) return [];
     const byPartition = this.assignPartitions(topic, meta, records);
     const now = Date.now();
