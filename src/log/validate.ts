@@ -68,42 +68,33 @@ export function readLimit(name: string, value: number | undefined, fallback: num
 
 const describe = (v: unknown): string => (v === undefined ? "undefined" : v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? `a ${v.constructor?.name ?? "object"}` : `a ${typeof v}`);
 
-/*
- * What both backends accept from `produce`: an array of records whose key and value are each a
- * Uint8Array or null, header values Uint8Arrays, timestamps non-negative integers. Checked before
- * anything is written (a string key once went into a batch unencoded and left its partition
- * unreadable), each record in the loop that already reads it for its size and partition.
- */
-
 export function checkRecordArray(topic: string, records: readonly ProduceRecord[]): void {
   if (!Array.isArray(records)) throw new LogError("InvalidArgument", `produce to ${topic}: records must be an array, got ${describe(records)}`);
 }
 
-/** Record `index` of a produce to `topic`, refused with what is wrong with it. */
+/**
+ * Record `index` of a produce to `topic`, refused with what is wrong with it. What both backends
+ * accept: key and value each a Uint8Array or null, header values Uint8Arrays, a timestamp a
+ * non-negative integer. Checked before anything is written (a string key once went into a batch
+ * unencoded and left its partition unreadable), in the loop that already reads each record.
+ */
 export function checkProduceRecord(topic: string, record: ProduceRecord, index: number): void {
-  if (!wellFormed(record)) throw new LogError("InvalidArgument", `produce to ${topic}: record ${index} ${recordProblem(record)}`);
+  const problem = recordProblem(record);
+  if (problem !== undefined) throw new LogError("InvalidArgument", `produce to ${topic}: record ${index} ${problem}`);
 }
 
 const bytesOrNull = (v: unknown): boolean => v === null || v instanceof Uint8Array;
+const badBytes = (field: string, v: unknown): string => `has a ${field} that is ${describe(v)}; keys and values are Uint8Array or null`;
 
-function wellFormed(record: ProduceRecord): boolean {
-  if (typeof record !== "object" || record === null || !bytesOrNull(record.key) || !bytesOrNull(record.value)) return false;
-  const { timestamp, headers } = record;
-  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && timestamp >= 0)) return false;
-  if (headers !== undefined) for (const name in headers) if (!(headers[name] instanceof Uint8Array)) return false;
-  return true;
-}
-
-/** What is wrong with a record `wellFormed` refused. */
-function recordProblem(record: unknown): string {
+/** What is wrong with a record, if anything (a message is made only then). */
+function recordProblem(record: ProduceRecord): string | undefined {
   if (typeof record !== "object" || record === null) return `is ${describe(record)}, not a record`;
-  const { key, value, timestamp, headers } = record as Record<string, unknown>;
-  for (const [field, v] of [["key", key], ["value", value]] as const) {
-    if (!bytesOrNull(v)) return `has a ${field} that is ${describe(v)}; keys and values are Uint8Array or null`;
-  }
-  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && (timestamp as number) >= 0)) return `has timestamp ${String(timestamp)}; a timestamp is a non-negative integer (ms)`;
-  const name = Object.keys(headers as object).find((h) => !((headers as Record<string, unknown>)[h] instanceof Uint8Array))!;
-  return `has header ${name} that is ${describe((headers as Record<string, unknown>)[name])}, not a Uint8Array`;
+  if (!bytesOrNull(record.key)) return badBytes("key", record.key);
+  if (!bytesOrNull(record.value)) return badBytes("value", record.value);
+  const { timestamp, headers } = record;
+  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && timestamp >= 0)) return `has timestamp ${String(timestamp)}; a timestamp is a non-negative integer (ms)`;
+  if (headers !== undefined) for (const name in headers) if (!(headers[name] instanceof Uint8Array)) return `has header ${name} that is ${describe(headers[name])}, not a Uint8Array`;
+  return undefined;
 }
 
 export function recordSize(record: ProduceRecord): number {
