@@ -6,6 +6,7 @@
 import { hashBytes } from "./key-bytes.ts";
 import { FindScratch, KeyIndex, UNSURE, findRows } from "./key-index.ts";
 import { StepCounts } from "./step-counts.ts";
+import { firstNonFinite } from "./finite.ts";
 
 /** What `lookup` does for a key the bank does not hold. */
 export type MissingPolicy =
@@ -109,7 +110,7 @@ export class VectorStore {
 
   /** The first value of `row` that is NaN or infinite, or -1. */
   firstNonFiniteOfRow(row: number): number {
-    return firstNonFinite(this.words, row * this.dim, this.dim);
+    return firstNonFinite(this.data, row * this.dim, (row + 1) * this.dim);
   }
 
   /** The row of a key, or -1. Rows are stable while the key lives. */
@@ -331,14 +332,6 @@ export class VectorStore {
     this.stepOfRow = steps;
     this.index.reserveRows(rows);
   }
-}
-
-const EXPONENT = 0x7f800000;
-
-/** Of `count` float32 values (as bits) from `start`, the first NaN or infinite one (exponent bits all set), or -1. */
-function firstNonFinite(words: Int32Array, start: number, count: number): number {
-  for (let i = 0; i < count; i++) if ((words[start + i]! & EXPONENT) === EXPONENT) return i;
-  return -1;
 }
 
 /** Where `lookupRows`'s warm-up reads go, so that they are not optimised away. */
